@@ -1,0 +1,59 @@
+# v6fwd: see README.md. User CFLAGS, CPPFLAGS and LDFLAGS come last.
+VERSION		= 0.1
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+PKG_SYSTEMD	= $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
+UNITDIR		?= $(or $(call PKG_SYSTEMD,systemdsystemunitdir),/lib/systemd/system)
+SYSUSERSDIR	?= $(or $(call PKG_SYSTEMD,sysusersdir),/usr/lib/sysusers.d)
+
+CC		?= cc
+WARN		= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		  -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
+BASE_CPPFLAGS	= -DV6FWD_VERSION='"$(VERSION)"'
+
+SRCS		= src/main.c src/activation.c src/addr.c src/config.c src/log.c \
+		  src/relay.c src/target.c src/util.c
+OBJS		= $(SRCS:.c=.o)
+LIBOBJS		= $(filter-out src/main.o,$(OBJS))
+
+all: v6fwd
+
+v6fwd: $(OBJS)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(OBJS) $(LDFLAGS)
+
+src/%.o: src/%.c src/*.h
+	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+tests/unit: tests/unit.c $(LIBOBJS)
+	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -Isrc $(BASE_CFLAGS) $(CFLAGS) -o $@ \
+		tests/unit.c $(LIBOBJS) $(LDFLAGS)
+
+check: v6fwd tests/unit
+	tests/run
+
+install: v6fwd
+	install -Dm755 v6fwd $(DESTDIR)$(BINDIR)/v6fwd
+	install -Dm644 man/v6fwd.8 $(DESTDIR)$(MANDIR)/man8/v6fwd.8
+	install -Dm644 man/v6fwd.conf.5 $(DESTDIR)$(MANDIR)/man5/v6fwd.conf.5
+	install -Dm644 units/v6fwd@.socket $(DESTDIR)$(UNITDIR)/v6fwd@.socket
+	sed 's|@BINDIR@|$(BINDIR)|g' units/v6fwd@.service.in > v6fwd@.service.tmp
+	install -Dm644 v6fwd@.service.tmp $(DESTDIR)$(UNITDIR)/v6fwd@.service
+	rm -f v6fwd@.service.tmp
+	install -Dm644 units/v6fwd.sysusers $(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/v6fwd $(DESTDIR)$(MANDIR)/man8/v6fwd.8 \
+		$(DESTDIR)$(MANDIR)/man5/v6fwd.conf.5 \
+		$(DESTDIR)$(UNITDIR)/v6fwd@.socket $(DESTDIR)$(UNITDIR)/v6fwd@.service \
+		$(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
+
+clean:
+	rm -f v6fwd $(OBJS) tests/unit v6fwd@.service.tmp
+
+# Never part of check: figures against the peers, see bench/README.
+bench: v6fwd
+	bench/run
+
+.PHONY: all bench check install uninstall clean

@@ -1,0 +1,400 @@
+/*
+ * The per-port configuration file, /etc/v6fwd.conf. One rule per line:
+ *
+ *	LISTEN  TARGET  [NAME=VALUE ...]
+ *
+ * LISTEN is the local port a client connected to, or [ADDR]:PORT for one
+ * local address; TARGET is as on the command line, or "-" for the default;
+ * NAME=VALUE are the command line's long options. A rule naming the local
+ * address wins over one naming only the port.
+ *
+ * The file is read by every connection, so it is read in one read() and
+ * parsed in place with no allocation. Any bad line invalidates the whole
+ * file: a typo must not silently send a port's traffic somewhere else.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+#define CONFIG_SIZE_MAX	(64 * 1024)
+#define CONFIG_WORDS_MAX	16
+
+struct rule {
+	unsigned		line;
+	unsigned		port;
+	int			has_addr;
+	union sockaddr_any	addr;	/* when has_addr; port included */
+	struct settings		settings;
+};
+
+void
+settings_init(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->target.family = AF_INET;
+	strcpy(s->target.host, "127.0.0.1");
+	s->connect_timeout = CONNECT_TIMEOUT_DEFAULT;
+	s->idle_timeout = IDLE_TIMEOUT_DEFAULT;
+}
+
+static int
+set_target(struct settings *s, const char *v, const char **why)
+{
+	return target_parse(v, &s->target, why);
+}
+
+static int
+set_connect_timeout(struct settings *s, const char *v, const char **why)
+{
+	if (parse_time(v, &s->connect_timeout) < 0 || s->connect_timeout == 0) {
+		*why = "expected a time from 1ms to 24h, such as 500ms, 5s or 1m";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+set_idle_timeout(struct settings *s, const char *v, const char **why)
+{
+	if (parse_time(v, &s->idle_timeout) < 0) {
+		*why = "expected 0 (none) or a time up to 24h, such as 30s, "
+		    "10m or 2h";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The one vocabulary of the command line and the configuration file. */
+static const struct {
+	const char	*name;
+	unsigned	 flag;
+	int		(*parse)(struct settings *, const char *, const char **);
+} settings_table[] = {
+	{ "target",		SET_TARGET,		set_target },
+	{ "connect-timeout",	SET_CONNECT_TIMEOUT,	set_connect_timeout },
+	{ "idle-timeout",	SET_IDLE_TIMEOUT,	set_idle_timeout },
+};
+
+int
+settings_set(struct settings *s, const char *name, const char *value,
+    const char **why)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < ELEMENTSOF(settings_table); i++) {
+		if (strcmp(name, settings_table[i].name) != 0)
+			continue;
+		if (!value) {
+			*why = "needs a value (NAME=VALUE)";
+			return -EINVAL;
+		}
+		if ((r = settings_table[i].parse(s, value, why)) < 0)
+			return r;
+		s->set |= settings_table[i].flag;
+		return 0;
+	}
+	*why = "unknown setting";
+	return -ENOENT;
+}
+
+/* Copies into dst what src sets explicitly. */
+void
+settings_merge(struct settings *dst, const struct settings *src)
+{
+	if (src->set & SET_TARGET)
+		dst->target = src->target;
+	if (src->set & SET_CONNECT_TIMEOUT)
+		dst->connect_timeout = src->connect_timeout;
+	if (src->set & SET_IDLE_TIMEOUT)
+		dst->idle_timeout = src->idle_timeout;
+	dst->set |= src->set;
+}
+
+/* LISTEN: "2000", "[2001:db8::1]:2000" or "192.0.2.1:2000". */
+static int
+parse_listen(const char *w, struct rule *rule, const char **why)
+{
+	struct target t;
+
+	if (addr_parse_port(w, &rule->port) == 0)
+		return 0;
+	if (target_parse(w, &t, why) < 0 || t.port == 0) {
+		*why = "LISTEN must be PORT, [IPV6]:PORT or IPV4:PORT";
+		return -EINVAL;
+	}
+	memset(&rule->addr, 0, sizeof(rule->addr));
+	if (t.family == AF_INET6) {
+		rule->addr.in6.sin6_family = AF_INET6;
+		inet_pton(AF_INET6, t.host, &rule->addr.in6.sin6_addr);
+	} else if (inet_pton(AF_INET, t.host, &rule->addr.in.sin_addr) == 1)
+		rule->addr.in.sin_family = AF_INET;
+	else {
+		*why = "LISTEN must name an address, not a host name";
+		return -EINVAL;
+	}
+	rule->port = t.port;
+	rule->has_addr = 1;
+	return 0;
+}
+
+static int
+parse_line(char *line, unsigned lineno, struct rule *rule, const char **why)
+{
+	char *w[CONFIG_WORDS_MAX], *p, *eq;
+	size_t n = 0, i;
+	int r;
+
+	if ((p = strchr(line, '#')))
+		*p = '\0';
+	for (p = strtok(line, " \t\r"); p; p = strtok(NULL, " \t\r")) {
+		if (n == ELEMENTSOF(w)) {
+			*why = "too many words";
+			return -EINVAL;
+		}
+		w[n++] = p;
+	}
+	if (n == 0)
+		return 0;	/* blank or comment */
+	if (n < 2) {
+		*why = "expected LISTEN TARGET [NAME=VALUE ...]";
+		return -EINVAL;
+	}
+	memset(rule, 0, sizeof(*rule));
+	rule->line = lineno;
+	if ((r = parse_listen(w[0], rule, why)) < 0)
+		return r;
+	if (strcmp(w[1], "-") != 0 &&
+	    (r = settings_set(&rule->settings, "target", w[1], why)) < 0)
+		return r;
+	for (i = 2; i < n; i++) {
+		if (!(eq = strchr(w[i], '='))) {
+			*why = "expected NAME=VALUE";
+			return -EINVAL;
+		}
+		*eq = '\0';
+		if (strcmp(w[i], "target") == 0) {
+			*why = "the target is the second word, not a setting";
+			return -EINVAL;
+		}
+		if ((r = settings_set(&rule->settings, w[i], eq + 1, why)) < 0)
+			return r;
+	}
+	return 1;
+}
+
+static bool
+same_listen(const struct rule *a, const struct rule *b)
+{
+	if (a->port != b->port || a->has_addr != b->has_addr)
+		return false;
+	if (!a->has_addr)
+		return true;
+	if (a->addr.sa.sa_family != b->addr.sa.sa_family)
+		return false;
+	if (a->addr.sa.sa_family == AF_INET6)
+		return memcmp(&a->addr.in6.sin6_addr, &b->addr.in6.sin6_addr,
+		    sizeof(struct in6_addr)) == 0;
+	return a->addr.in.sin_addr.s_addr == b->addr.in.sin_addr.s_addr;
+}
+
+/* 2: the rule names this address and port; 1: this port; 0: neither. */
+static int
+rule_matches(const struct rule *rule, const union sockaddr_any *local)
+{
+	if (rule->port != addr_port(local))
+		return 0;
+	if (!rule->has_addr)
+		return 1;
+	if (rule->addr.sa.sa_family != local->sa.sa_family)
+		return 0;
+	if (local->sa.sa_family == AF_INET6)
+		return memcmp(&rule->addr.in6.sin6_addr,
+		    &local->in6.sin6_addr, sizeof(struct in6_addr)) == 0 ? 2 : 0;
+	return rule->addr.in.sin_addr.s_addr == local->in.sin_addr.s_addr ?
+	    2 : 0;
+}
+
+/*
+ * Walks the file, calling fn for every rule and every error (rule NULL).
+ * Returns the number of errors, or -errno if the file cannot be read
+ * (-ENOENT: there is none).
+ */
+static int
+config_walk(const char *path,
+    void (*fn)(void *, const struct rule *, unsigned, const char *),
+    void *userdata)
+{
+	static char buf[CONFIG_SIZE_MAX + 1];
+	struct rule seen[64], rule;
+	size_t nseen = 0, i;
+	char *line, *next;
+	unsigned lineno = 0;
+	ssize_t len;
+	int fd, r, errors = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf));
+	r = errno;
+	close(fd);
+	if (len < 0)
+		return -r;
+	if ((size_t)len > CONFIG_SIZE_MAX) {
+		fn(userdata, NULL, 0, "file is larger than 64 KiB");
+		return 1;
+	}
+	buf[len] = '\0';
+
+	for (line = buf; line && *line; line = next) {
+		const char *why = NULL;
+
+		lineno++;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		if (strlen(line) > 1024)
+			why = "line longer than 1024 characters";
+		else if ((r = parse_line(line, lineno, &rule, &why)) <= 0) {
+			if (r == 0)
+				continue;
+		} else {
+			for (i = 0; i < nseen; i++)
+				if (same_listen(&seen[i], &rule)) {
+					why = "a rule for this LISTEN came "
+					    "earlier";
+					break;
+				}
+			if (!why && nseen == ELEMENTSOF(seen))
+				why = "more than 64 rules";
+		}
+		if (why) {
+			fn(userdata, NULL, lineno, why);
+			errors++;
+			continue;
+		}
+		seen[nseen++] = rule;
+		fn(userdata, &rule, lineno, NULL);
+	}
+	return errors;
+}
+
+struct lookup {
+	const char		*path;
+	const union sockaddr_any *local;
+	struct settings		*out;
+	int			 best;
+	char			*why;
+	size_t			 whysize;
+	int			 errors;
+};
+
+static void
+lookup_fn(void *userdata, const struct rule *rule, unsigned line,
+    const char *why)
+{
+	struct lookup *l = userdata;
+	int m;
+
+	if (!rule) {
+		if (l->errors++ == 0)
+			snprintf(l->why, l->whysize, "%s:%u: %s", l->path, line,
+			    why);
+		return;
+	}
+	m = rule_matches(rule, l->local);
+	if (m > l->best) {
+		l->best = m;
+		*l->out = rule->settings;
+	}
+}
+
+/*
+ * Finds the rule for the local address. Returns 1 and fills out when there
+ * is one, 0 when there is none or no file (unless required), -EINVAL when the file has errors
+ * (why says the first, as file:line), or another -errno if it cannot be read.
+ */
+int
+config_lookup(const char *path, int required, const union sockaddr_any *local,
+    struct settings *out, char *why, size_t size)
+{
+	struct lookup l = {
+		.path = path, .local = local, .out = out,
+		.why = why, .whysize = size,
+	};
+	int r;
+
+	r = config_walk(path, lookup_fn, &l);
+	if (r == -ENOENT && !required)
+		return 0;
+	if (r < 0) {
+		snprintf(why, size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (r > 0)
+		return -EINVAL;
+	return l.best > 0;
+}
+
+struct check {
+	const char	*path;
+	FILE		*out;
+};
+
+static void
+check_fn(void *userdata, const struct rule *rule, unsigned line,
+    const char *why)
+{
+	struct check *c = userdata;
+	char listen[ADDR_STRLEN], target[320];
+	const struct settings *s;
+
+	if (!rule) {
+		fprintf(c->out, "%s:%u: %s\n", c->path, line, why);
+		return;
+	}
+	s = &rule->settings;
+	if (rule->has_addr)
+		addr_format(&rule->addr, listen, sizeof(listen));
+	else
+		snprintf(listen, sizeof(listen), "%u", rule->port);
+	if (s->set & SET_TARGET)
+		target_format(&s->target, rule->port, target, sizeof(target));
+	else
+		snprintf(target, sizeof(target), "127.0.0.1:%u", rule->port);
+	fprintf(c->out, "%s:%u: %s -> %s", c->path, line, listen, target);
+	if (s->set & SET_CONNECT_TIMEOUT)
+		fprintf(c->out, " connect-timeout=%llums",
+		    (unsigned long long)(s->connect_timeout / USEC_PER_MSEC));
+	if (s->set & SET_IDLE_TIMEOUT)
+		fprintf(c->out, " idle-timeout=%llums",
+		    (unsigned long long)(s->idle_timeout / USEC_PER_MSEC));
+	fputc('\n', c->out);
+}
+
+/*
+ * Prints every rule as understood and every error; returns the number of
+ * errors or -errno. A missing file is not an error: it means the defaults.
+ */
+int
+config_check(const char *path, FILE *out)
+{
+	struct check c = { .path = path, .out = out };
+	int r;
+
+	r = config_walk(path, check_fn, &c);
+	if (r == -ENOENT)
+		fprintf(out, "%s: no such file; every port goes to 127.0.0.1 "
+		    "on the same port\n", path);
+	else if (r < 0)
+		fprintf(out, "%s: %s\n", path, strerror(-r));
+	return r == -ENOENT ? 0 : r;
+}

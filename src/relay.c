@@ -1,0 +1,355 @@
+/*
+ * The relay: moves bytes between the client and the target with splice(2)
+ * through one pipe per direction, so the data never enters user space.
+ *
+ * One direction is a 'struct half'; the relay holds two and treats them
+ * alike. An EOF read from one side is passed on as shutdown(SHUT_WR) to the
+ * other once that direction's pipe is empty, and the other direction keeps
+ * flowing: nothing ends a half-closed connection but its own EOF. A reset
+ * on one side is passed on as a reset (SO_LINGER 0), after what that side
+ * sent before resetting has been delivered, so a truncated transfer never
+ * looks complete. The relay speaks no protocol: it only moves bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "relay.h"
+#include "util.h"
+
+/* Large enough for any pipe; the kernel moves at most what the pipe holds. */
+#define SPLICE_MAX	(1U << 30)
+
+/* Bounds the work on one direction per wake-up, so the other is not starved. */
+#define PUMP_ROUNDS	16
+
+struct half {
+	int		from;		/* side read from */
+	int		to;		/* side written to */
+	int		pipe[2];
+	size_t		queued;		/* bytes in the pipe */
+	uint64_t	moved;		/* bytes delivered to 'to' */
+	bool		eof;		/* nothing more will be read */
+	bool		full;		/* the pipe is full: read no more yet */
+	bool		shut;		/* EOF passed on to 'to' */
+	bool		stopped;	/* 'to' is gone: this half is abandoned */
+};
+
+struct relay {
+	int		fd[2];		/* by side */
+	struct half	half[2];	/* by the side each reads from */
+	int		dead[2];	/* errno that killed a side, or 0 */
+	bool		hup[2];		/* poll said HUP with no error */
+	int		first;
+};
+
+const char *
+relay_side_name(int side)
+{
+	return side == SIDE_CLIENT ? "client" : "target";
+}
+
+static bool
+is_peer_error(int err)
+{
+	switch (err) {
+	case ECONNRESET:
+	case EPIPE:
+	case ETIMEDOUT:
+	case ECONNABORTED:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Bytes waiting in a socket's receive queue. */
+static int
+sock_pending(int fd)
+{
+	int n = 0;
+
+	if (ioctl(fd, FIONREAD, &n) < 0)
+		return 0;
+	return n;
+}
+
+static void
+side_died(struct relay *r, int side, int err)
+{
+	if (r->dead[side])
+		return;
+	r->dead[side] = err;
+	if (r->first < 0)
+		r->first = side;
+	/* What the other side sends can no longer be delivered. */
+	r->half[!side].stopped = true;
+	/*
+	 * What the dead side sent before it died may still be queued in its
+	 * socket: the half reading it goes on until it reads the end.
+	 */
+	r->half[side].full = false;
+}
+
+/*
+ * Moves what can be moved now in one direction without blocking. Returns
+ * true when any byte moved. Errors are recorded against the side they
+ * happened on; the caller decides what follows.
+ */
+static bool
+half_pump(struct relay *r, struct half *h)
+{
+	bool moved = false;
+	ssize_t n;
+	int i;
+
+	if (h->stopped)
+		return false;
+	for (i = 0; i < PUMP_ROUNDS; i++) {
+		bool progress = false;
+
+		if (!h->eof && !h->full) {
+			n = splice(r->fd[h->from], NULL, h->pipe[1], NULL,
+			    SPLICE_MAX, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				h->queued += (size_t)n;
+				progress = true;
+			} else if (n == 0) {
+				h->eof = true;
+				if (r->first < 0)
+					r->first = h->from;
+			} else if (errno == EAGAIN) {
+				/*
+				 * Either the socket is empty or the pipe is
+				 * full; only the latter may stop us polling
+				 * for input, or poll would spin.
+				 */
+				if (h->queued > 0 && sock_pending(r->fd[h->from]))
+					h->full = true;
+			} else if (errno != EINTR) {
+				side_died(r, h->from, errno);
+				h->eof = true;
+			}
+		}
+		if (h->queued > 0) {
+			n = splice(h->pipe[0], NULL, r->fd[h->to], NULL,
+			    h->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				h->queued -= (size_t)n;
+				h->moved += (uint64_t)n;
+				h->full = false;
+				progress = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				side_died(r, h->to, errno);
+				return moved;
+			}
+		}
+		moved |= progress;
+		if (!progress)
+			break;
+	}
+	/* Pass EOF on, unless the side it came from died: that is a reset. */
+	if (h->eof && h->queued == 0 && !h->shut && !r->dead[h->from]) {
+		if (shutdown(r->fd[h->to], SHUT_WR) < 0 && errno != ENOTCONN)
+			side_died(r, h->to, errno);
+		h->shut = true;
+	}
+	return moved;
+}
+
+/* What to wait for on each side; a side with nothing to wait for gets -1. */
+static void
+relay_poll_set(const struct relay *r, struct pollfd pfd[2])
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		const struct half *rd = &r->half[s], *wr = &r->half[!s];
+		short ev = 0;
+		bool watch;
+
+		if (!rd->eof && !rd->full && !rd->stopped)
+			ev |= POLLIN;
+		if (wr->queued > 0 && !wr->stopped)
+			ev |= POLLOUT;
+		/*
+		 * With nothing to do on a side we still watch it for a reset,
+		 * unless it is finished both ways, or poll has already said
+		 * HUP, or its pipe is full: in those states the kernel reports
+		 * HUP on every call and watching would spin.
+		 */
+		watch = ev != 0 || (!rd->full && !(rd->eof && wr->shut) &&
+		    !r->hup[s]);
+		pfd[s].fd = watch && !r->dead[s] ? r->fd[s] : -1;
+		pfd[s].events = ev;
+		pfd[s].revents = 0;
+	}
+}
+
+static void
+relay_poll_result(struct relay *r, const struct pollfd pfd[2])
+{
+	int s, err;
+	socklen_t len;
+
+	for (s = 0; s < 2; s++) {
+		if (pfd[s].fd < 0 || !(pfd[s].revents & (POLLERR | POLLHUP)))
+			continue;
+		err = 0;
+		len = sizeof(err);
+		getsockopt(r->fd[s], SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err != 0)
+			side_died(r, s, err);
+		else
+			r->hup[s] = true;
+	}
+}
+
+static int
+half_open(struct half *h, int from, int pipe_size)
+{
+	memset(h, 0, sizeof(*h));
+	h->from = from;
+	h->to = !from;
+	if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		h->pipe[0] = h->pipe[1] = -1;
+		return -errno;
+	}
+	/*
+	 * All instances share one UID's pipe budget; past it the kernel
+	 * refuses bigger pipes with EPERM and hands out small ones. Either
+	 * way the relay is correct, only slower, so a failure is ignored.
+	 */
+	if (pipe_size > 0)
+		(void)fcntl(h->pipe[1], F_SETPIPE_SZ, pipe_size);
+	return 0;
+}
+
+static void
+half_close(struct half *h)
+{
+	if (h->pipe[0] >= 0)
+		close(h->pipe[0]);
+	if (h->pipe[1] >= 0)
+		close(h->pipe[1]);
+}
+
+/* Both directions are done or one side is dead with nothing left to flush. */
+static bool
+relay_done(const struct relay *r, int *dead_side)
+{
+	int s;
+
+	for (s = 0; s < 2; s++)
+		if (r->dead[s]) {
+			const struct half *h = &r->half[s];
+
+			*dead_side = s;
+			return r->dead[!s] || (h->eof && h->queued == 0);
+		}
+	*dead_side = -1;
+	return r->half[0].shut && r->half[1].shut;
+}
+
+/*
+ * Relays between client_fd and target_fd until both directions end, a side
+ * resets, nothing moves for idle_timeout (0: never), or a signal arrives.
+ * Takes ownership of both fds and closes them, with a RST where the
+ * connection did not end cleanly.
+ */
+int
+relay_run(int client_fd, int target_fd, uint64_t idle_timeout, int pipe_size,
+    const sigset_t *sigmask, struct relay_result *res)
+{
+	struct relay r;
+	struct pollfd pfd[2];
+	uint64_t last = now_usec();
+	int s, dead = -1, n;
+
+	memset(&r, 0, sizeof(r));
+	memset(res, 0, sizeof(*res));
+	r.fd[SIDE_CLIENT] = client_fd;
+	r.fd[SIDE_TARGET] = target_fd;
+	r.first = -1;
+	res->error_side = -1;
+	res->end = RELAY_ERROR;
+	r.half[1].pipe[0] = r.half[1].pipe[1] = -1;
+
+	if ((n = half_open(&r.half[SIDE_CLIENT], SIDE_CLIENT, pipe_size)) < 0 ||
+	    (n = half_open(&r.half[SIDE_TARGET], SIDE_TARGET, pipe_size)) < 0) {
+		res->error = -n;
+		goto out;
+	}
+
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		bool moved = false;
+
+		for (s = 0; s < 2; s++)
+			moved |= half_pump(&r, &r.half[s]);
+		if (relay_done(&r, &dead)) {
+			res->end = dead < 0 ? RELAY_FIN :
+			    is_peer_error(r.dead[dead]) ? RELAY_RESET :
+			    RELAY_ERROR;
+			break;
+		}
+		if (moved)
+			last = now_usec();
+
+		relay_poll_set(&r, pfd);
+		if (idle_timeout > 0) {
+			uint64_t now = now_usec(), end = last + idle_timeout;
+
+			if (now >= end) {
+				res->end = RELAY_IDLE;
+				break;
+			}
+			ts = usec_to_timespec(end - now);
+			tsp = &ts;
+		}
+		n = ppoll(pfd, 2, tsp, sigmask);
+		if (n < 0) {
+			if (errno == EINTR && signal_received()) {
+				res->end = RELAY_SIGNAL;
+				break;
+			}
+			if (errno == EINTR)
+				continue;
+			res->error = errno;
+			res->end = RELAY_ERROR;
+			break;
+		}
+		relay_poll_result(&r, pfd);
+	}
+
+out:
+	for (s = 0; s < 2; s++) {
+		res->bytes[s] = r.half[s].moved;
+		res->dropped[s] = r.half[s].queued;
+	}
+	res->first = r.first;
+	if (dead >= 0) {
+		res->error = r.dead[dead];
+		res->error_side = dead;
+	}
+	if (res->end == RELAY_FIN) {
+		close(client_fd);
+		close(target_fd);
+	} else {
+		sock_abort(client_fd);
+		sock_abort(target_fd);
+	}
+	half_close(&r.half[0]);
+	half_close(&r.half[1]);
+	return res->end == RELAY_ERROR ? -(res->error ? res->error : EIO) : 0;
+}

@@ -1,0 +1,35 @@
+/* The byte pump: two half-duplex directions between two sockets. */
+#ifndef V6FWD_RELAY_H
+#define V6FWD_RELAY_H
+
+#include <signal.h>
+#include <stdint.h>
+
+/* The two sides, named by role: the IPv6 client and the IPv4 target. */
+enum side {
+	SIDE_CLIENT = 0,
+	SIDE_TARGET = 1,
+};
+
+enum relay_end {
+	RELAY_FIN,	/* both directions ended with EOF, passed on as FIN */
+	RELAY_RESET,	/* one side reset or failed; the other got a RST */
+	RELAY_IDLE,	/* nothing moved for the idle timeout; both reset */
+	RELAY_SIGNAL,	/* terminated (systemctl stop); both reset */
+	RELAY_ERROR,	/* a local failure; both reset */
+};
+
+struct relay_result {
+	uint64_t	bytes[2];	/* delivered, indexed by source side */
+	uint64_t	dropped[2];	/* left undelivered at an abort */
+	int		first;		/* side that ended first, or -1 */
+	enum relay_end	end;
+	int		error;		/* errno of a reset or failure */
+	int		error_side;	/* side it happened on, or -1 */
+};
+
+int	relay_run(int, int, uint64_t, int, const sigset_t *,
+	    struct relay_result *);
+const char *relay_side_name(int);
+
+#endif
