@@ -141,9 +141,10 @@ take_connection(struct connection *c)
 	char why[256];
 	int r;
 
-	if ((r = activation_take(c, why, sizeof(why))) < 0)
-		return log_errno(LOG_ERR, 0, "Cannot take the connection: %s",
-		    why);
+	if ((r = activation_take(c, why, sizeof(why))) < 0) {
+		log_errno(LOG_ERR, 0, "Cannot take the connection: %s", why);
+		return r;
+	}
 	if (stderr_is_client(c))
 		log_open(1);
 	log_set_client(&c->peer, &c->local);
@@ -168,9 +169,11 @@ load_settings(const struct args *a, const struct connection *c,
 	if (!(a->cli.set & SET_TARGET)) {
 		r = config_lookup(a->config, a->config_given, &c->local, &rule,
 		    why, sizeof(why));
-		if (r < 0)
-			return log_errno(LOG_ERR, 0, "Refusing the connection, "
-			    "the configuration is invalid: %s", why);
+		if (r < 0) {
+			log_errno(LOG_ERR, 0, "Refusing the connection, the "
+			    "configuration is invalid: %s", why);
+			return r;
+		}
 		if (r > 0)
 			settings_merge(s, &rule);
 	}
@@ -192,19 +195,23 @@ connect_target(const struct settings *s, const struct connection *c,
 	target_format(&s->target, port, name, sizeof(name));
 	log_set_target(name);
 	n = target_resolve(&s->target, port, addrs, ELEMENTSOF(addrs), &rerr);
-	if (n < 0)
-		return log_errno(LOG_ERR, rerr.gai ? 0 : -n,
-		    "Failed to resolve %s%s%s", name, rerr.gai ? ": " : "",
+	if (n < 0) {
+		log_errno(LOG_ERR, rerr.gai ? 0 : -n, "Failed to resolve %s%s%s",
+		    name, rerr.gai ? ": " : "",
 		    rerr.gai ? gai_strerror(rerr.gai) : "");
+		return n;
+	}
 	for (i = 0; i < n; i++) {
 		addr_format(&addrs[i], addr, sizeof(addr));
 		fd = target_connect(&addrs[i], c->fd, s->connect_timeout,
 		    sigmask);
 		if (fd >= 0)
 			break;
-		if (fd == -EINTR)
-			return log_errno(LOG_INFO, 0, "Terminated while "
-			    "connecting to %s", addr);
+		if (fd == -EINTR) {
+			log_errno(LOG_INFO, 0, "Terminated while connecting "
+			    "to %s", addr);
+			return fd;
+		}
 		log_errno(LOG_ERR, -fd, "Failed to connect to %s", addr);
 	}
 	return fd;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Goal of this test: a target that cannot be reached is reported with the
+# client, the target and the cause, and the client learns at once with a
+# RST. (1) Connection refused. (2) A target that never answers the SYN (a
+# listener whose accept queue is full drops it): the connect timeout ends
+# the attempt. (3) A host name that does not resolve.
+. "$(dirname "$0")/lib.sh"
+
+port=$(free_port) || exit 1
+relay "$port" || exit 1
+check "refused target: client gets a RST" client expect-end --expect rst
+check "refusal logged with client, target and cause" log_has "^v6fwd: \[::1\]:[0-9]+: Failed to connect to 127\.0\.0\.1:$port: Connection refused$"
+check "instance exits with status 5" log_has "died with code 5"
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+
+# A backlog-0 listener, filled, drops further SYNs: a silent target.
+python3 - "$T/full.port" <<'PY' &
+import socket, sys, time
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(0)
+held = []
+for _ in range(4):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(ls.getsockname())
+    except BlockingIOError: pass
+    held.append(c)
+time.sleep(0.5)
+open(sys.argv[1], "w").write(str(ls.getsockname()[1]))
+time.sleep(60)
+PY
+PIDS+=("$!")
+wait_until 50 test -s "$T/full.port" || exit 1
+silent=$(cat "$T/full.port")
+port=$(free_port) || exit 1
+relay "$port" --connect-timeout=700ms "127.0.0.1:$silent" || exit 1
+start=$(date +%s%N)
+check "silent target: client gets a RST" client expect-end --expect rst
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check "connect timeout logged" log_has "Failed to connect to 127\.0\.0\.1:$silent: Connection timed out"
+check "gave up after the 700 ms timeout, not before (${elapsed} ms)" test "$elapsed" -ge 650
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+
+port=$(free_port) || exit 1
+relay "$port" no-such-host.invalid || exit 1
+check "unresolvable target: client gets a RST" client expect-end --expect rst
+check "resolution failure logged" log_has "Failed to resolve no-such-host\.invalid:$port"
+finish

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Goal of this test: SIGTERM (what systemctl stop sends) ends an instance
+# promptly, resets both sides and leaves a record.
+. "$(dirname "$0")/lib.sh"
+
+backend never-read || exit 1
+relay "$BACKEND_PORT" || exit 1
+$PEER client expect-end "$RELAY_PORT" --expect rst >"$T/client.out" 2>&1 &
+cpid=$!
+PIDS+=("$cpid")
+wait_until 50 pgrep -P "$RELAY_PID" || { fail "instance started" "none"; finish; }
+sleep 0.2
+kill -TERM "$(pgrep -P "$RELAY_PID")"
+check "instance gone within 1 s" no_instances 10
+wait "$cpid"
+check "client got a reset ($(cat "$T/client.out"))" test $? -eq 0
+check "logged as terminated" log_has "terminated by signal, both sides reset"
+finish

@@ -1,0 +1,117 @@
+# shellcheck shell=bash
+# Shared harness for tests/NN-*.sh: backends, relays under real socket
+# activation, bounded waits, PASS/FAIL lines, and cleanup of everything a
+# test started. Sourced, never run.
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+V6FWD=${V6FWD:-$TOP/v6fwd}
+PEER="python3 $TOP/tests/peer.py"
+T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
+PIDS=()
+FAILED=0
+
+cleanup() {
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill "${PIDS[i]}" 2>/dev/null
+	done
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		wait "${PIDS[i]}" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; FAILED=$((FAILED + 1)); }
+skip() { echo "SKIP: $1: $2"; }
+# check NAME COMMAND...: one PASS or FAIL line from the command's status.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "$(echo "$out" | tail -n 3 | tr '\n' ' ')"
+	fi
+}
+finish() { exit $((FAILED > 0)); }
+
+# wait_until TENTHS COMMAND...: polls every 0.1 s, at most TENTHS times.
+wait_until() {
+	local n=$1
+	shift
+	while ((n-- > 0)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Is anything listening on TCP port $1 (IPv6 table, any address)?
+listening6() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p {
+		f = 1 } END { exit !f }' /proc/net/tcp6
+}
+listening4() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p {
+		f = 1 } END { exit !f }' /proc/net/tcp
+}
+
+# backend MODE [peer.py options]: an IPv4 test service on 127.0.0.1, on a
+# port the kernel picks; sets BACKEND_PORT. Reports go to $T/report.
+backend() {
+	local mode=$1
+	shift
+	: >"$T/report"
+	rm -f "$T/backend.port"
+	$PEER serve "$mode" --report "$T/report" "$@" >"$T/backend.port" &
+	BACKEND_PID=$!
+	PIDS+=("$BACKEND_PID")
+	wait_until 50 test -s "$T/backend.port" || { echo "backend did not start"; return 1; }
+	BACKEND_PORT=$(head -n 1 "$T/backend.port")
+}
+
+# A port that nothing listens on now, for relays and refused targets.
+free_port() {
+	local p i
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + RANDOM % 30000))
+		listening6 "$p" || listening4 "$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate --accept
+# on [::1]:PORT; its stderr (the per-connection log) goes to $T/relay.log.
+# The activator refuses port 0, so the caller picks the port: with v6fwd's
+# default target that is the backend's own port, on the other address family.
+relay() {
+	local port=$1
+	shift
+	RELAY_PORT=$port
+	: >"$T/relay.log"
+	systemd-socket-activate --accept -l "[::1]:$port" "$V6FWD" "$@" \
+		>>"$T/relay.log" 2>&1 &
+	RELAY_PID=$!
+	PIDS+=("$RELAY_PID")
+	wait_until 50 listening6 "$port" || { echo "relay did not listen"; return 1; }
+}
+
+# Waits until the relay log matches the extended regex $1 (bounded).
+log_has() { wait_until "${2:-50}" grep -Eq -- "$1" "$T/relay.log"; }
+
+# No v6fwd instance may outlive its connection.
+no_instances() {
+	wait_until "${1:-50}" sh -c "! pgrep -P $RELAY_PID >/dev/null"
+}
+
+# Runs the client and checks its exit status, keeping its line for the log.
+client() {
+	$PEER client "$1" "$RELAY_PORT" "${@:2}"
+}

@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Test peers for v6fwd: IPv4 backends and IPv6 clients with known behaviour.
+
+    peer.py serve MODE [--arg N] [--report FILE]   listens on 127.0.0.1:0,
+        prints the port on stdout, serves connections until killed
+    peer.py client MODE PORT [--arg N] ...      connects to [::1]:PORT,
+        prints one line of findings, exits 0 on the expected outcome
+
+Every socket wait is bounded (TIMEOUT) so no test can hang.
+"""
+import argparse
+import hashlib
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+TIMEOUT = 30.0
+
+
+def stream(seed, n):
+    """Deterministic pseudo-random bytes: both ends can hash what they expect."""
+    rng = random.Random(seed)
+    out = 0
+    while out < n:
+        k = min(65536, n - out)
+        yield rng.randbytes(k)
+        out += k
+
+
+def stream_hash(seed, n):
+    h = hashlib.sha256()
+    for b in stream(seed, n):
+        h.update(b)
+    return h.hexdigest()
+
+
+def read_all(s, limit=None):
+    """Reads to EOF; returns (data hash, count, how it ended)."""
+    h = hashlib.sha256()
+    n = 0
+    try:
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                return h.hexdigest(), n, "eof"
+            h.update(b)
+            n += len(b)
+            if limit is not None and n >= limit:
+                return h.hexdigest(), n, "limit"
+    except ConnectionResetError:
+        return h.hexdigest(), n, "rst"
+    except socket.timeout:
+        return h.hexdigest(), n, "timeout"
+
+
+def rst_close(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def report(args, line):
+    if args.report:
+        with open(args.report, "a") as f:
+            f.write(line + "\n")
+
+
+# --- backends: each handles one accepted connection ---------------------------
+
+def srv_echo(c, args):
+    """Echoes until EOF, then passes EOF on."""
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            break
+        c.sendall(b)
+    c.shutdown(socket.SHUT_WR)
+    read_all(c)
+
+
+def srv_duplex(c, args):
+    """Sends --arg bytes of stream 2 while reading stream 1; reports the hash."""
+    got = {}
+
+    def reader():
+        got["r"] = read_all(c)
+    t = threading.Thread(target=reader)
+    t.start()
+    for b in stream(2, args.arg):
+        c.sendall(b)
+    c.shutdown(socket.SHUT_WR)
+    t.join(TIMEOUT)
+    h, n, how = got.get("r", ("", 0, "timeout"))
+    report(args, f"received {n} {h} {how}")
+
+
+def srv_late_reply(c, args):
+    """The half-close case: reads to EOF, waits, then replies."""
+    h, n, how = read_all(c)
+    time.sleep(args.arg / 1000.0 if args.arg else 1.0)
+    c.sendall(f"late reply after {n} bytes\n".encode())
+    c.close()
+    report(args, f"received {n} {how}")
+
+
+def srv_close_first(c, args):
+    """Sends a goodbye and EOF first, then keeps reading what the client sends."""
+    c.sendall(b"bye\n")
+    c.shutdown(socket.SHUT_WR)
+    h, n, how = read_all(c)
+    report(args, f"received {n} {h} {how}")
+
+
+def srv_rst(c, args):
+    """Sends --arg bytes, then resets."""
+    for b in stream(3, args.arg):
+        c.sendall(b)
+    time.sleep(0.2)
+    rst_close(c)
+
+
+def srv_rst_reading(c, args):
+    """Reads until told to, reports what it saw, and stays open."""
+    h, n, how = read_all(c)
+    report(args, f"received {n} {how}")
+
+
+def srv_accept_close(c, args):
+    c.close()
+
+
+def srv_never_read(c, args):
+    time.sleep(TIMEOUT)
+    c.close()
+
+
+def srv_greet(c, args):
+    """Speaks first, like SMTP; then echoes."""
+    c.sendall(b"220 hello\r\n")
+    srv_echo(c, args)
+
+
+def srv_record(c, args):
+    """Reports the first bytes it receives, and its peer address."""
+    c.settimeout(5)
+    try:
+        b = c.recv(4096)
+    except socket.timeout:
+        b = b""
+    report(args, f"peer {c.getpeername()[0]} first {b.hex()}")
+    c.sendall(b"ok\n")
+    read_all(c)
+
+
+SERVERS = {
+    "echo": srv_echo, "duplex": srv_duplex, "late-reply": srv_late_reply,
+    "close-first": srv_close_first, "rst": srv_rst, "sink": srv_rst_reading,
+    "accept-close": srv_accept_close, "never-read": srv_never_read,
+    "greet": srv_greet, "record": srv_record,
+}
+
+
+def serve(args):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", args.port))
+    ls.listen(1024)
+    print(ls.getsockname()[1], flush=True)
+    fn = SERVERS[args.mode]
+
+    def run(c):
+        c.settimeout(TIMEOUT)
+        try:
+            fn(c, args)
+        except OSError as e:
+            report(args, f"error {e.__class__.__name__}")
+        finally:
+            c.close()
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=run, args=(c,), daemon=True).start()
+
+
+# --- clients: each prints one line and exits 0 when the outcome is right -------
+
+def connect(args):
+    s = socket.create_connection(("::1", args.port), timeout=TIMEOUT)
+    s.settimeout(TIMEOUT)
+    return s
+
+
+def cli_echo(args):
+    s = connect(args)
+    msg = os.urandom(args.arg or 1000)
+    s.sendall(msg)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            break
+        got += b
+    print(f"echoed {len(got)} of {len(msg)}")
+    return got == msg
+
+
+def cli_duplex(args):
+    """Sends --arg bytes of stream 1 while reading stream 2; checks both hashes."""
+    s = connect(args)
+    got = {}
+
+    def reader():
+        got["r"] = read_all(s)
+    t = threading.Thread(target=reader)
+    t.start()
+    for b in stream(1, args.arg):
+        s.sendall(b)
+    s.shutdown(socket.SHUT_WR)
+    t.join(TIMEOUT * 4)
+    h, n, how = got.get("r", ("", 0, "timeout"))
+    ok = h == stream_hash(2, args.arg) and n == args.arg and how == "eof"
+    print(f"received {n} {'intact' if ok else 'CORRUPT'} {how}; "
+          f"sent {args.arg} {stream_hash(1, args.arg)}")
+    return ok
+
+
+def cli_late_reply(args):
+    s = connect(args)
+    s.sendall(b"request\n")
+    s.shutdown(socket.SHUT_WR)
+    h, n, how = read_all(s)
+    print(f"reply {n} bytes {how}")
+    return n > 0 and how == "eof"
+
+
+def cli_keep_sending(args):
+    """Reads the target's goodbye and EOF, then goes on sending --arg bytes."""
+    s = connect(args)
+    first = s.recv(100)
+    eof = s.recv(100)
+    for b in stream(1, args.arg):
+        s.sendall(b)
+    s.shutdown(socket.SHUT_WR)
+    print(f"goodbye {first!r} eof {eof == b''} then sent {args.arg} "
+          f"{stream_hash(1, args.arg)}")
+    rest = s.recv(100)
+    return first == b"bye\n" and eof == b"" and rest == b""
+
+
+def cli_expect_rst(args):
+    """Expects --arg bytes of stream 3 and then a reset, not an EOF."""
+    s = connect(args)
+    s.sendall(b"hello\n")
+    h, n, how = read_all(s)
+    ok = how == "rst" and n == args.arg and h == stream_hash(3, args.arg)
+    print(f"received {n} then {how}")
+    return ok
+
+
+def cli_send_rst(args):
+    """Sends --arg bytes, then resets the connection."""
+    s = connect(args)
+    for b in stream(1, args.arg):
+        s.sendall(b)
+    time.sleep(0.3)
+    rst_close(s)
+    print(f"sent {args.arg} then RST")
+    return True
+
+
+def cli_expect_end(args):
+    """Sends nothing and waits: prints how and when the connection ended."""
+    s = connect(args)
+    t = time.monotonic()
+    h, n, how = read_all(s)
+    print(f"ended by {how} after {time.monotonic() - t:.2f} s, {n} bytes")
+    return how == (args.expect or "rst")
+
+
+def cli_hold(args):
+    """Opens --arg connections, checks each echoes, then closes them all."""
+    socks = []
+    for i in range(args.arg):
+        socks.append(connect(args))
+    ok = 0
+    for i, s in enumerate(socks):
+        m = f"conn {i}\n".encode()
+        s.sendall(m)
+    for i, s in enumerate(socks):
+        m = f"conn {i}\n".encode()
+        got = b""
+        while len(got) < len(m):
+            b = s.recv(100)
+            if not b:
+                break
+            got += b
+        ok += got == m
+    for s in socks:
+        s.close()
+    print(f"{ok} of {args.arg} connections echoed")
+    return ok == args.arg
+
+
+def cli_first_bytes(args):
+    """Prints what arrives first, without sending anything."""
+    s = connect(args)
+    b = s.recv(100)
+    print(f"first {b!r}")
+    return True
+
+
+CLIENTS = {
+    "echo": cli_echo, "duplex": cli_duplex, "late-reply": cli_late_reply,
+    "keep-sending": cli_keep_sending, "expect-rst": cli_expect_rst,
+    "send-rst": cli_send_rst, "expect-end": cli_expect_end, "hold": cli_hold,
+    "first-bytes": cli_first_bytes,
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("role", choices=["serve", "client"])
+    p.add_argument("mode")
+    p.add_argument("port", type=int, nargs="?", default=0)
+    p.add_argument("--arg", type=int, default=0)
+    p.add_argument("--report")
+    p.add_argument("--expect")
+    args = p.parse_args()
+    if args.role == "serve":
+        serve(args)
+        return 0
+    try:
+        return 0 if CLIENTS[args.mode](args) else 1
+    except OSError as e:
+        print(f"client error: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

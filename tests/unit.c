@@ -1,0 +1,256 @@
+/*
+ * Unit tests for the parsers: targets, times, ports and the configuration
+ * file. Prints one PASS or FAIL line per case, like the other tests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "addr.h"
+#include "config.h"
+#include "target.h"
+#include "util.h"
+
+static int failures;
+
+static void
+ok(int cond, const char *what, const char *detail)
+{
+	if (cond)
+		printf("PASS: %s\n", what);
+	else {
+		printf("FAIL: %s: %s\n", what, detail);
+		failures++;
+	}
+}
+
+static void
+test_targets(void)
+{
+	static const struct {
+		const char	*in;
+		int		 ok;
+		const char	*host;
+		unsigned	 port;
+		int		 family;
+	} cases[] = {
+		{ "127.0.0.1:2000",	1, "127.0.0.1",	2000,	AF_INET },
+		{ "127.0.0.1",		1, "127.0.0.1",	0,	AF_INET },
+		{ "192.0.2.10:443",	1, "192.0.2.10", 443,	AF_INET },
+		{ "backend.example:25",	1, "backend.example", 25, AF_INET },
+		{ "localhost",		1, "localhost",	0,	AF_INET },
+		{ "[2001:db8::1]:80",	1, "2001:db8::1", 80,	AF_INET6 },
+		{ "[::1]",		1, "::1",	0,	AF_INET6 },
+		{ "[::ffff:127.0.0.1]:1", 1, "::ffff:127.0.0.1", 1, AF_INET6 },
+		{ "2001:db8::1",	0, NULL, 0, 0 },
+		{ "::1:80",		0, NULL, 0, 0 },
+		{ "[2001:db8::1",	0, NULL, 0, 0 },
+		{ "[2001:db8::1]80",	0, NULL, 0, 0 },
+		{ "[not-v6]:80",	0, NULL, 0, 0 },
+		{ "[]:80",		0, NULL, 0, 0 },
+		{ "127.0.0.1:0",	0, NULL, 0, 0 },
+		{ "127.0.0.1:65536",	0, NULL, 0, 0 },
+		{ "127.0.0.1:-1",	0, NULL, 0, 0 },
+		{ "127.0.0.1:+80",	0, NULL, 0, 0 },
+		{ "127.0.0.1:",		0, NULL, 0, 0 },
+		{ "127.0.0.1:http",	0, NULL, 0, 0 },
+		{ ":80",		0, NULL, 0, 0 },
+		{ "",			0, NULL, 0, 0 },
+		{ "bad host:80",	0, NULL, 0, 0 },
+		{ "host/x:80",		0, NULL, 0, 0 },
+	};
+	char what[128], detail[400];
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		struct target t;
+		const char *why = "";
+		int r = target_parse(cases[i].in, &t, &why);
+
+		snprintf(what, sizeof(what), "target '%s' %s", cases[i].in,
+		    cases[i].ok ? "parses" : "is refused");
+		if (cases[i].ok) {
+			snprintf(detail, sizeof(detail), "r=%d host=%s port=%u "
+			    "family=%d (%s)", r, r == 0 ? t.host : "-", t.port,
+			    t.family, why);
+			ok(r == 0 && strcmp(t.host, cases[i].host) == 0 &&
+			    t.port == cases[i].port &&
+			    t.family == cases[i].family, what, detail);
+		} else {
+			snprintf(detail, sizeof(detail), "r=%d", r);
+			ok(r < 0 && why && *why, what, detail);
+		}
+	}
+	{
+		char host[TARGET_HOST_MAX + 2];
+		struct target t;
+		const char *why;
+
+		memset(host, 'a', sizeof(host) - 1);
+		host[sizeof(host) - 1] = '\0';
+		ok(target_parse(host, &t, &why) < 0, "overlong host refused",
+		    "accepted");
+	}
+}
+
+static void
+test_times(void)
+{
+	static const struct {
+		const char	*in;
+		int		 ok;
+		uint64_t	 usec;
+	} cases[] = {
+		{ "5", 1, 5000000 }, { "5s", 1, 5000000 }, { "500ms", 1, 500000 },
+		{ "2m", 1, 120000000 }, { "2min", 1, 120000000 },
+		{ "1h", 1, 3600000000ULL }, { "0", 1, 0 }, { "24h", 1, 86400000000ULL },
+		{ "25h", 0, 0 }, { "", 0, 0 }, { "s", 0, 0 }, { "-1", 0, 0 },
+		{ "1.5s", 0, 0 }, { "5 s", 0, 0 }, { "5x", 0, 0 },
+		{ "99999999999999999999", 0, 0 },
+	};
+	char what[96];
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		uint64_t u = 12345;
+		int r = parse_time(cases[i].in, &u);
+
+		snprintf(what, sizeof(what), "time '%s' %s", cases[i].in,
+		    cases[i].ok ? "parses" : "is refused");
+		ok(cases[i].ok ? r == 0 && u == cases[i].usec : r < 0, what,
+		    "wrong result");
+	}
+}
+
+static void
+test_addr(void)
+{
+	union sockaddr_any a;
+	char buf[ADDR_STRLEN];
+
+	memset(&a, 0, sizeof(a));
+	a.in6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::1", &a.in6.sin6_addr);
+	a.in6.sin6_port = htons(54321);
+	ok(strcmp(addr_format(&a, buf, sizeof(buf)), "[2001:db8::1]:54321") == 0,
+	    "IPv6 address formatted in brackets", buf);
+	memset(&a, 0, sizeof(a));
+	a.in.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a.in.sin_addr);
+	a.in.sin_port = htons(80);
+	ok(strcmp(addr_format(&a, buf, sizeof(buf)), "127.0.0.1:80") == 0,
+	    "IPv4 address formatted", buf);
+}
+
+/* Writes text to a temporary file; returns its path (static). */
+static const char *
+conf(const char *text)
+{
+	static char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/v6fwd-unit-%d.conf", (int)getpid());
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void
+local6(union sockaddr_any *a, const char *addr, unsigned port)
+{
+	memset(a, 0, sizeof(*a));
+	a->in6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, addr, &a->in6.sin6_addr);
+	a->in6.sin6_port = htons(port);
+}
+
+static void
+test_config(void)
+{
+	union sockaddr_any l;
+	struct settings s;
+	char why[512];
+	const char *p;
+	int r;
+
+	p = conf("# comment\n\n"
+	    "8443 192.0.2.10:443 idle-timeout=30s\n"
+	    "2000   -   connect-timeout=2s  # default target\n"
+	    "[2001:db8::dead]:8443 127.0.0.1:9443\n");
+	local6(&l, "2001:db8::1", 8443);
+	memset(&s, 0, sizeof(s));
+	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+	ok(r == 1 && (s.set & SET_TARGET) && strcmp(s.target.host,
+	    "192.0.2.10") == 0 && s.target.port == 443 &&
+	    s.idle_timeout == 30 * USEC_PER_SEC, "config: port rule found",
+	    why);
+
+	local6(&l, "2001:db8::dead", 8443);
+	memset(&s, 0, sizeof(s));
+	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+	ok(r == 1 && s.target.port == 9443 && !(s.set & SET_IDLE_TIMEOUT),
+	    "config: address rule wins over port rule", why);
+
+	local6(&l, "::1", 2000);
+	memset(&s, 0, sizeof(s));
+	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+	ok(r == 1 && !(s.set & SET_TARGET) &&
+	    s.connect_timeout == 2 * USEC_PER_SEC,
+	    "config: '-' keeps the default target", why);
+
+	local6(&l, "::1", 2001);
+	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+	ok(r == 0, "config: no rule for another port", why);
+
+	static const struct {
+		const char	*text;
+		const char	*error;
+	} bad[] = {
+		{ "2000\n", ":1: expected LISTEN TARGET" },
+		{ "x 127.0.0.1\n", ":1: LISTEN must be" },
+		{ "2000 127.0.0.1:0\n", ":1: port must be" },
+		{ "2000 127.0.0.1 idle-timeout=forever\n", ":1: expected 0" },
+		{ "2000 127.0.0.1 idle-timeout\n", ":1: expected NAME=VALUE" },
+		{ "2000 127.0.0.1 color=blue\n", ":1: unknown setting" },
+		{ "# ok\n2000 127.0.0.1\n2000 127.0.0.2\n", ":3: a rule for this LISTEN came earlier" },
+		{ "[host]:2000 127.0.0.1\n", ":1: LISTEN must be" },
+		{ "70000 127.0.0.1\n", ":1: LISTEN must be" },
+		{ "2000 [::1\n", ":1: missing ']'" },
+		{ "2000 127.0.0.1 target=x\n", ":1: the target is the second word" },
+	};
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(bad); i++) {
+		char what[160];
+
+		p = conf(bad[i].text);
+		local6(&l, "::1", 9999);
+		why[0] = '\0';
+		r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+		snprintf(what, sizeof(what), "config: bad line reported (%s)",
+		    bad[i].error);
+		ok(r == -EINVAL && strstr(why, bad[i].error) &&
+		    strncmp(why, p, strlen(p)) == 0, what, why);
+	}
+
+	unlink(p);
+	local6(&l, "::1", 2000);
+	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+	ok(r == 0, "config: no file means the defaults", why);
+	r = config_lookup(p, 1, &l, &s, why, sizeof(why));
+	ok(r == -ENOENT, "config: an explicitly named file must exist", why);
+}
+
+int
+main(void)
+{
+	test_targets();
+	test_times();
+	test_addr();
+	test_config();
+	return failures > 0;
+}
