@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -72,15 +74,109 @@ set_idle_timeout(struct settings *s, const char *v, const char **why)
 	return 0;
 }
 
+static int
+set_keepalive(struct settings *s, const char *v, const char **why)
+{
+	if (parse_time(v, &s->keepalive) < 0 || (s->keepalive != 0 &&
+	    s->keepalive < USEC_PER_SEC)) {
+		*why = "expected 0 (as the socket unit says) or a time from 1s "
+		    "to 24h, such as 60s or 10m";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+set_proxy_protocol(struct settings *s, const char *v, const char **why)
+{
+	if (strcmp(v, "v1") == 0 || strcmp(v, "1") == 0)
+		s->proxy_protocol = 1;
+	else if (strcmp(v, "v2") == 0 || strcmp(v, "2") == 0)
+		s->proxy_protocol = 2;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0)
+		s->proxy_protocol = 0;
+	else {
+		*why = "expected v1, v2 or off";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+set_map_source(struct settings *s, const char *v, const char **why)
+{
+	unsigned long n;
+	char *end;
+
+	if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0) {
+		s->map_source = 0;
+		return 0;
+	}
+	if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+		s->map_source = MAP_SOURCE_DEFAULT;
+		return 0;
+	}
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || n < 1 || n > 128) {
+		*why = "expected an IPv6 prefix length from 1 to 128, or off";
+		return -EINVAL;
+	}
+	s->map_source = (unsigned)n;
+	return 0;
+}
+
+/* "192.0.2.0/24": an IPv4 network with its host bits clear. */
+static int
+set_map_pool(struct settings *s, const char *v, const char **why)
+{
+	char buf[INET_ADDRSTRLEN + 4], *slash, *end;
+	struct in_addr a;
+	unsigned long n = 0;
+	uint32_t host;
+
+	if (strlen(v) < sizeof(buf)) {
+		strcpy(buf, v);
+		slash = strchr(buf, '/');
+	} else
+		slash = NULL;
+	if (slash) {
+		*slash = '\0';
+		n = strtoul(slash + 1, &end, 10);
+	}
+	if (!slash || slash[1] < '0' || slash[1] > '9' || *end || n < 8 ||
+	    n > 30 || inet_pton(AF_INET, buf, &a) != 1) {
+		*why = "expected an IPv4 network such as 192.0.2.0/24, /8 to /30";
+		return -EINVAL;
+	}
+	host = ntohl(a.s_addr);
+	if (host & ~(UINT32_MAX << (32 - n))) {
+		*why = "the address has bits set past the prefix length";
+		return -EINVAL;
+	}
+	s->map_pool.addr = host;
+	s->map_pool.prefix = (unsigned)n;
+	return 0;
+}
+
+#define FIELD(f)	offsetof(struct settings, f), sizeof(((struct settings *)0)->f)
+
 /* The one vocabulary of the command line and the configuration file. */
 static const struct {
 	const char	*name;
 	unsigned	 flag;
+	size_t		 offset, size;
 	int		(*parse)(struct settings *, const char *, const char **);
 } settings_table[] = {
-	{ "target",		SET_TARGET,		set_target },
-	{ "connect-timeout",	SET_CONNECT_TIMEOUT,	set_connect_timeout },
-	{ "idle-timeout",	SET_IDLE_TIMEOUT,	set_idle_timeout },
+	{ "target",	     SET_TARGET, FIELD(target), set_target },
+	{ "connect-timeout", SET_CONNECT_TIMEOUT, FIELD(connect_timeout),
+	    set_connect_timeout },
+	{ "idle-timeout",    SET_IDLE_TIMEOUT, FIELD(idle_timeout),
+	    set_idle_timeout },
+	{ "keepalive",	     SET_KEEPALIVE, FIELD(keepalive), set_keepalive },
+	{ "proxy-protocol",  SET_PROXY_PROTOCOL, FIELD(proxy_protocol),
+	    set_proxy_protocol },
+	{ "map-source",	     SET_MAP_SOURCE, FIELD(map_source), set_map_source },
+	{ "map-source-pool", SET_MAP_POOL, FIELD(map_pool), set_map_pool },
 };
 
 int
@@ -110,13 +206,42 @@ settings_set(struct settings *s, const char *name, const char *value,
 void
 settings_merge(struct settings *dst, const struct settings *src)
 {
-	if (src->set & SET_TARGET)
-		dst->target = src->target;
-	if (src->set & SET_CONNECT_TIMEOUT)
-		dst->connect_timeout = src->connect_timeout;
-	if (src->set & SET_IDLE_TIMEOUT)
-		dst->idle_timeout = src->idle_timeout;
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(settings_table); i++)
+		if (src->set & settings_table[i].flag)
+			memcpy((char *)dst + settings_table[i].offset,
+			    (const char *)src + settings_table[i].offset,
+			    settings_table[i].size);
 	dst->set |= src->set;
+}
+
+/* The settings given explicitly, as NAME=VALUE words after the target. */
+void
+settings_print(const struct settings *s, FILE *f)
+{
+	if (s->set & SET_CONNECT_TIMEOUT)
+		fprintf(f, " connect-timeout=%llums",
+		    (unsigned long long)(s->connect_timeout / USEC_PER_MSEC));
+	if (s->set & SET_IDLE_TIMEOUT)
+		fprintf(f, " idle-timeout=%llums",
+		    (unsigned long long)(s->idle_timeout / USEC_PER_MSEC));
+	if (s->set & SET_KEEPALIVE)
+		fprintf(f, " keepalive=%llus",
+		    (unsigned long long)(s->keepalive / USEC_PER_SEC));
+	if (s->set & SET_PROXY_PROTOCOL)
+		fprintf(f, s->proxy_protocol ? " proxy-protocol=v%d" :
+		    " proxy-protocol=off", s->proxy_protocol);
+	if (s->set & SET_MAP_SOURCE)
+		fprintf(f, " map-source=%u", s->map_source);
+	if (s->set & SET_MAP_POOL) {
+		struct in_addr a = { .s_addr = htonl(s->map_pool.addr) };
+		char buf[INET_ADDRSTRLEN];
+
+		fprintf(f, " map-source-pool=%s/%u",
+		    inet_ntop(AF_INET, &a, buf, sizeof(buf)),
+		    s->map_pool.prefix);
+	}
 }
 
 /* LISTEN: "2000", "[2001:db8::1]:2000" or "192.0.2.1:2000". */
@@ -371,12 +496,7 @@ check_fn(void *userdata, const struct rule *rule, unsigned line,
 	else
 		snprintf(target, sizeof(target), "127.0.0.1:%u", rule->port);
 	fprintf(c->out, "%s:%u: %s -> %s", c->path, line, listen, target);
-	if (s->set & SET_CONNECT_TIMEOUT)
-		fprintf(c->out, " connect-timeout=%llums",
-		    (unsigned long long)(s->connect_timeout / USEC_PER_MSEC));
-	if (s->set & SET_IDLE_TIMEOUT)
-		fprintf(c->out, " idle-timeout=%llums",
-		    (unsigned long long)(s->idle_timeout / USEC_PER_MSEC));
+	settings_print(s, c->out);
 	fputc('\n', c->out);
 }
 

@@ -20,6 +20,16 @@ enum {
 	SET_TARGET		= 1 << 0,
 	SET_CONNECT_TIMEOUT	= 1 << 1,
 	SET_IDLE_TIMEOUT	= 1 << 2,
+	SET_KEEPALIVE		= 1 << 3,
+	SET_PROXY_PROTOCOL	= 1 << 4,
+	SET_MAP_SOURCE		= 1 << 5,
+	SET_MAP_POOL		= 1 << 6,
+};
+
+/* An IPv4 network the administrator assigned for mapped sources. */
+struct pool {
+	uint32_t	addr;		/* host order */
+	unsigned	prefix;		/* 0: none */
 };
 
 struct settings {
@@ -27,7 +37,13 @@ struct settings {
 	struct target	target;
 	uint64_t	connect_timeout;
 	uint64_t	idle_timeout;
+	uint64_t	keepalive;	/* 0: as the socket unit set it */
+	int		proxy_protocol;	/* 0: off, 1 or 2: that version */
+	unsigned	map_source;	/* IPv6 prefix length hashed, 0: off */
+	struct pool	map_pool;	/* where mapped sources go, 0: 127/8 */
 };
+
+#define MAP_SOURCE_DEFAULT	64
 
 void	settings_init(struct settings *);
 int	settings_set(struct settings *, const char *, const char *,
@@ -36,5 +52,6 @@ void	settings_merge(struct settings *, const struct settings *);
 int	config_lookup(const char *, int, const union sockaddr_any *,
 	    struct settings *, char *, size_t);
 int	config_check(const char *, FILE *);
+void	settings_print(const struct settings *, FILE *);
 
 #endif

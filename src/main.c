@@ -45,7 +45,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: v6fwd [-c time] [-f file] [-i time] [target]\n"
+	    "usage: v6fwd [-c time] [-f file] [-i time] [--keepalive=time]\n"
+	    "             [--map-source[=len]] [--map-source-pool=net]\n"
+	    "             [--proxy-protocol=v1|v2] [target]\n"
 	    "       v6fwd --check-config [-f file]\n"
 	    "\n"
 	    "Relays one connection handed over by systemd (Accept=yes) or inetd\n"
@@ -54,6 +56,12 @@ usage(FILE *f)
 	    "\n"
 	    "  -c, --connect-timeout=TIME  give up connecting after TIME (5s)\n"
 	    "  -i, --idle-timeout=TIME     reset after TIME without traffic (0: never)\n"
+	    "      --keepalive=TIME        probe both legs after TIME idle (0: as the\n"
+	    "                              socket unit set it)\n"
+	    "      --proxy-protocol=V      send a PROXY protocol v1 or v2 header\n"
+	    "      --map-source[=LEN]      connect from a 127/8 address derived from\n"
+	    "                              the client's /LEN prefix (64)\n"
+	    "      --map-source-pool=NET   map into this IPv4 network instead\n"
 	    "  -f, --config=FILE           per-port rules (" V6FWD_CONFIG ")\n"
 	    "      --check-config          check the rules, print them, exit\n"
 	    "  -h, --help                  show this help\n"
@@ -64,10 +72,22 @@ usage(FILE *f)
 static int
 parse_argv(int argc, char *argv[], struct args *a)
 {
-	enum { OPT_CHECK_CONFIG = 0x100 };
+	enum {
+		OPT_CHECK_CONFIG = 0x100,
+		OPT_KEEPALIVE,
+		OPT_PROXY_PROTOCOL,
+		OPT_MAP_SOURCE,
+		OPT_MAP_SOURCE_POOL,
+	};
 	static const struct option options[] = {
 		{ "connect-timeout",	required_argument, NULL, 'c' },
 		{ "idle-timeout",	required_argument, NULL, 'i' },
+		{ "keepalive",		required_argument, NULL, OPT_KEEPALIVE },
+		{ "proxy-protocol",	required_argument, NULL,
+		    OPT_PROXY_PROTOCOL },
+		{ "map-source",		optional_argument, NULL, OPT_MAP_SOURCE },
+		{ "map-source-pool",	required_argument, NULL,
+		    OPT_MAP_SOURCE_POOL },
 		{ "config",		required_argument, NULL, 'f' },
 		{ "check-config",	no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "help",		no_argument, NULL, 'h' },
@@ -79,7 +99,7 @@ parse_argv(int argc, char *argv[], struct args *a)
 
 	a->config = V6FWD_CONFIG;
 	while ((c = getopt_long(argc, argv, "c:i:f:hV", options, &idx)) != -1) {
-		const char *name = NULL;
+		const char *name = NULL, *value = optarg;
 
 		switch (c) {
 		case 'c':
@@ -87,6 +107,16 @@ parse_argv(int argc, char *argv[], struct args *a)
 			break;
 		case 'i':
 			name = "idle-timeout";
+			break;
+		case OPT_KEEPALIVE:
+		case OPT_PROXY_PROTOCOL:
+		case OPT_MAP_SOURCE_POOL:
+			name = options[idx].name;
+			break;
+		case OPT_MAP_SOURCE:
+			name = options[idx].name;
+			if (!value)
+				value = "yes";
 			break;
 		case 'f':
 			a->config = optarg;
@@ -105,8 +135,8 @@ parse_argv(int argc, char *argv[], struct args *a)
 			usage(stderr);
 			return -EINVAL;
 		}
-		if (settings_set(&a->cli, name, optarg, &why) < 0) {
-			fprintf(stderr, "v6fwd: --%s=%s: %s\n", name, optarg,
+		if (settings_set(&a->cli, name, value, &why) < 0) {
+			fprintf(stderr, "v6fwd: --%s=%s: %s\n", name, value,
 			    why);
 			return -EINVAL;
 		}
@@ -148,7 +178,6 @@ take_connection(struct connection *c)
 	if (stderr_is_client(c))
 		log_open(1);
 	log_set_client(&c->peer, &c->local);
-	sock_tune(c->fd, -1);
 	return 0;
 }
 
@@ -203,8 +232,8 @@ connect_target(const struct settings *s, const struct connection *c,
 	}
 	for (i = 0; i < n; i++) {
 		addr_format(&addrs[i], addr, sizeof(addr));
-		fd = target_connect(&addrs[i], c->fd, s->connect_timeout,
-		    sigmask);
+		fd = target_connect(&addrs[i], NULL, c->fd,
+		    s->connect_timeout, sigmask);
 		if (fd >= 0)
 			break;
 		if (fd == -EINTR) {
@@ -243,6 +272,8 @@ main(int argc, char *argv[])
 		sock_abort(c.fd);
 		return EXIT_CONFIG;
 	}
+	sock_keepalive(c.fd, s.keepalive);
+	sock_tune(c.fd, -1);
 	if ((target_fd = connect_target(&s, &c, &sigmask)) < 0) {
 		sock_abort(c.fd);
 		return target_fd == -EINTR ? EXIT_OK : EXIT_TARGET;

@@ -157,13 +157,15 @@ target_resolve(const struct target *t, unsigned local_port,
 }
 
 /*
- * Connects a new non-blocking socket to addr within timeout microseconds.
- * The socket options are applied before connect() so that they hold from the
- * first segment. Returns the fd, or -errno (-ETIMEDOUT for our own timeout,
- * -EINTR when a termination signal arrived meanwhile).
+ * Connects a new non-blocking socket to addr within timeout microseconds,
+ * from the address source if it is not NULL. The socket options are applied
+ * before connect() so that they hold from the first segment. Returns the
+ * fd, or -errno (-ETIMEDOUT for our own timeout, -EINTR when a termination
+ * signal arrived meanwhile).
  */
 int
-target_connect(const union sockaddr_any *addr, int tune_from, uint64_t timeout,
+target_connect(const union sockaddr_any *addr,
+    const union sockaddr_any *source, int tune_from, uint64_t timeout,
     const sigset_t *sigmask)
 {
 	struct pollfd pfd;
@@ -176,6 +178,21 @@ target_connect(const union sockaddr_any *addr, int tune_from, uint64_t timeout,
 	if (fd < 0)
 		return -errno;
 	sock_tune(fd, tune_from);
+	if (source) {
+		int one = 1;
+
+		/*
+		 * Without this, bind() picks the port at once and reserves
+		 * it for every destination, and mapped sources would run out
+		 * of ephemeral ports; with it, connect() picks the port.
+		 */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+		if (bind(fd, &source->sa, addr_len(source)) < 0) {
+			r = -errno;
+			goto err;
+		}
+	}
 	if (connect(fd, &addr->sa, addr_len(addr)) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {

@@ -25,7 +25,7 @@ int	target_parse(const char *, struct target *, const char **);
 int	target_resolve(const struct target *, unsigned,
 	    union sockaddr_any *, size_t, struct resolve_error *);
 const char *target_format(const struct target *, unsigned, char *, size_t);
-int	target_connect(const union sockaddr_any *, int, uint64_t,
-	    const sigset_t *);
+int	target_connect(const union sockaddr_any *,
+	    const union sockaddr_any *, int, uint64_t, const sigset_t *);
 
 #endif

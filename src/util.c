@@ -123,7 +123,7 @@ void
 sock_tune(int fd, int from)
 {
 	static const int keep_opts[] = { TCP_KEEPIDLE, TCP_KEEPINTVL,
-	    TCP_KEEPCNT };
+	    TCP_KEEPCNT, TCP_USER_TIMEOUT };
 	int one = 1, v;
 	socklen_t len = sizeof(v);
 	size_t i;
@@ -138,6 +138,30 @@ sock_tune(int fd, int from)
 		if (getsockopt(from, IPPROTO_TCP, keep_opts[i], &v, &len) == 0)
 			setsockopt(fd, IPPROTO_TCP, keep_opts[i], &v, sizeof(v));
 	}
+}
+
+/*
+ * Keepalive with the first probe after 'idle' of silence and three more a
+ * third of that apart, so a vanished peer is found within twice 'idle';
+ * TCP_USER_TIMEOUT bounds unacknowledged data by the same budget, which
+ * keepalive alone does not. 0 leaves the socket as it is.
+ */
+void
+sock_keepalive(int fd, uint64_t idle)
+{
+	int one = 1, secs, intvl, cnt = 3;
+	unsigned ms;
+
+	if (idle == 0)
+		return;
+	secs = (int)(idle / USEC_PER_SEC);
+	intvl = secs / 3 > 0 ? secs / 3 : 1;
+	ms = (unsigned)(2 * idle / USEC_PER_MSEC);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
 }
 
 /* Closes with a RST instead of a FIN: the peer must not mistake it for EOF. */

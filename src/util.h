@@ -17,5 +17,6 @@ void		signals_setup(sigset_t *);
 int		signal_received(void);
 void		sock_tune(int, int);
 void		sock_abort(int);
+void		sock_keepalive(int, uint64_t);
 
 #endif
