@@ -127,6 +127,7 @@ in_guest() {
 }
 
 guest_copy_in() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	in_guest sh -c 'mkdir -p "$(dirname "$1")" && cat > "$1"' sh "$2" <"$1"
 }
 
@@ -155,6 +156,7 @@ guest_boot() {
 
 	guest_find_pid() {
 		local c
+		kill -0 "$GUEST_UNSHARE_PID" 2>/dev/null || return 0
 		c=$(cat "/proc/$GUEST_UNSHARE_PID/task/$GUEST_UNSHARE_PID/children" 2>/dev/null) || return 1
 		GUEST_PID=${c%% *}
 		[ -n "$GUEST_PID" ]
@@ -172,6 +174,7 @@ guest_boot() {
 		return 1
 	}
 	if ! guest_wait $((timeout * 10)) 0.1 guest_find_pid ||
+	    ! guest_alive ||
 	    ! guest_wait $((timeout * 10)) 0.1 guest_is_systemd ||
 	    ! guest_alive ||
 	    ! guest_wait $((timeout * 5)) 0.2 guest_running ||
@@ -190,6 +193,10 @@ guest_boot() {
 	return 0
 }
 
+guest_unshare_gone() {
+	! kill -0 "$GUEST_UNSHARE_PID" 2>/dev/null
+}
+
 guest_teardown() {
 	local i
 	if [ -n "$GUEST_UNSHARE_PID" ]; then
@@ -198,7 +205,7 @@ guest_teardown() {
 			kill -KILL "$GUEST_PID" 2>/dev/null
 		fi
 		if kill -0 "$GUEST_UNSHARE_PID" 2>/dev/null; then
-			guest_wait 100 0.1 eval '! kill -0 "$GUEST_UNSHARE_PID" 2>/dev/null' ||
+			guest_wait 100 0.1 guest_unshare_gone ||
 			    kill -KILL "$GUEST_UNSHARE_PID" 2>/dev/null
 		fi
 		wait "$GUEST_UNSHARE_PID" 2>/dev/null
@@ -230,7 +237,7 @@ guest_teardown() {
 # The guest's PID 1 until it execs systemd. $1: the host directory for
 # the mount points, $2: the source tree.
 guest_pid1() {
-	local dir=$1 src=$2 root=$1/root rw=$1/rw d
+	local src=$2 root=$1/root rw=$1/rw d
 	set -e
 	[ "$$" = 1 ]
 	mount --make-rprivate /
@@ -288,8 +295,10 @@ guest_pid1() {
 	mount -o remount,bind,ro "$root/proc/sys"
 	mount --bind "$root/proc/sys/net" "$root/proc/sys/net"
 	mount -o remount,bind,rw "$root/proc/sys/net"
-	mount --bind "$root/proc/sysrq-trigger" "$root/proc/sysrq-trigger"
-	mount -o remount,bind,ro "$root/proc/sysrq-trigger"
+	if [ -e "$root/proc/sysrq-trigger" ]; then
+		mount --bind "$root/proc/sysrq-trigger" "$root/proc/sysrq-trigger"
+		mount -o remount,bind,ro "$root/proc/sysrq-trigger"
+	fi
 	mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
 	mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
 	mount -t tmpfs -o mode=0755,nosuid,size=64m dev "$root/dev"
