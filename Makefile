@@ -18,6 +18,11 @@ SRCS		= src/main.c src/activation.c src/addr.c src/config.c src/log.c \
 OBJS		= $(SRCS:.c=.o)
 LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 
+# Debian packages: to build and run (make deps), and to test (make check-deps).
+DEPS		= make gcc libc6-dev pkg-config systemd
+CHECK_DEPS	= $(DEPS) libsystemd-dev clang python3 iproute2 procps \
+		  util-linux mandoc cppcheck shellcheck valgrind
+
 all: v6fwd
 
 v6fwd: $(OBJS)
@@ -26,12 +31,23 @@ v6fwd: $(OBJS)
 src/%.o: src/%.c src/*.h
 	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The unit tests link libsystemd as the reference for the hand-over
+# protocol that v6fwd itself reads without it.
 tests/unit: tests/unit.c $(LIBOBJS)
 	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -Isrc $(BASE_CFLAGS) $(CFLAGS) -o $@ \
-		tests/unit.c $(LIBOBJS) $(LDFLAGS)
+		tests/unit.c $(LIBOBJS) $(LDFLAGS) \
+		$$(pkg-config --libs libsystemd)
 
 check: v6fwd tests/unit
 	tests/run
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS)
+
+check-deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(CHECK_DEPS)
 
 install: v6fwd
 	install -Dm755 v6fwd $(DESTDIR)$(BINDIR)/v6fwd
@@ -43,6 +59,14 @@ install: v6fwd
 	rm -f v6fwd@.service.tmp
 	install -Dm644 units/v6fwd.sysusers $(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
 
+# After install on a live system: create the user, load the units and
+# listen on PORT (2000 by default).
+PORT		= 2000
+enable:
+	systemd-sysusers $(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
+	systemctl daemon-reload
+	systemctl enable --now v6fwd@$(PORT).socket
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/v6fwd $(DESTDIR)$(MANDIR)/man8/v6fwd.8 \
 		$(DESTDIR)$(MANDIR)/man5/v6fwd.conf.5 \
@@ -52,8 +76,8 @@ uninstall:
 clean:
 	rm -f v6fwd $(OBJS) tests/unit v6fwd@.service.tmp
 
-# Never part of check: figures against the peers, see bench/README.
+# Never part of check: figures against the peers, see bench/README.md.
 bench: v6fwd
 	bench/run
 
-.PHONY: all bench check install uninstall clean
+.PHONY: all bench check check-deps deps enable install uninstall clean

@@ -42,32 +42,33 @@ file_kind(mode_t mode)
 
 /*
  * sd_listen_fds(3) with unset_environment=1: returns the number of fds
- * passed (0 when none), or -errno for malformed variables.
+ * passed (0 when none), or -errno for malformed variables. The unit tests
+ * hold it against libsystemd's own.
  */
-static int
-listen_fds(char *why, size_t size)
+int
+activation_listen_fds(char *why, size_t size)
 {
 	const char *e_pid = getenv("LISTEN_PID"), *e_fds = getenv("LISTEN_FDS");
 	char *end;
 	long pid, n;
 	int r = 0;
 
+	if (!e_pid)
+		goto out;
+	errno = 0;
+	pid = strtol(e_pid, &end, 10);
+	if (errno || *end || end == e_pid || pid <= 0) {
+		snprintf(why, size, "LISTEN_PID=%s is not a PID", e_pid);
+		r = *end || end == e_pid ? -EINVAL : -ERANGE;
+		goto out;
+	}
+	if ((pid_t)pid != getpid())
+		goto out;	/* meant for another process */
 	if (!e_fds)
 		goto out;
-	if (e_pid) {
-		errno = 0;
-		pid = strtol(e_pid, &end, 10);
-		if (errno || *end || pid <= 0) {
-			snprintf(why, size, "LISTEN_PID=%s is not a PID", e_pid);
-			r = -EINVAL;
-			goto out;
-		}
-		if ((pid_t)pid != getpid())
-			goto out;	/* meant for another process */
-	}
 	errno = 0;
 	n = strtol(e_fds, &end, 10);
-	if (errno || *end || n < 0 || n > 1024) {
+	if (errno || *end || end == e_fds || n <= 0 || n > 1024) {
 		snprintf(why, size, "LISTEN_FDS=%s is not a count of fds", e_fds);
 		r = -EINVAL;
 		goto out;
@@ -146,7 +147,7 @@ activation_take(struct connection *c, char *why, size_t size)
 	int n, r, fl;
 
 	memset(c, 0, sizeof(*c));
-	n = listen_fds(why, size);
+	n = activation_listen_fds(why, size);
 	if (n < 0)
 		return n;
 	if (n == 1)

@@ -12,5 +12,6 @@ struct connection {
 };
 
 int	activation_take(struct connection *, char *, size_t);
+int	activation_listen_fds(char *, size_t);
 
 #endif
