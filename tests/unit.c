@@ -9,6 +9,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <fcntl.h>
+#include <systemd/sd-daemon.h>
+
+#include "activation.h"
 #include "addr.h"
 #include "config.h"
 #include "target.h"
@@ -245,9 +249,69 @@ test_config(void)
 	ok(r == -ENOENT, "config: an explicitly named file must exist", why);
 }
 
+/*
+ * v6fwd reads the socket-activation variables itself, without loading
+ * libsystemd; here libsystemd's sd_listen_fds() is the reference it must
+ * agree with, variables unset afterwards included.
+ */
+static void
+test_listen_fds(void)
+{
+	static const struct {
+		const char	*pid;	/* "self", a value, or NULL: unset */
+		const char	*fds;
+	} cases[] = {
+		{ NULL, NULL }, { "self", "1" }, { "self", "2" }, { "self", "0" },
+		{ "1", "1" }, { NULL, "1" }, { "self", NULL }, { "abc", "1" },
+		{ "", "1" }, { "self", "x" }, { "self", "" }, { "self", "-1" },
+		{ "-5", "1" },
+	};
+	char self[16], what[96], why[256];
+	size_t i;
+	int fd;
+
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	/* sd_listen_fds() marks fds 3 and 4 close-on-exec: have them open. */
+	fd = open("/dev/null", O_RDONLY);
+	dup2(fd, 3);
+	dup2(fd, 4);
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		const char *pid = cases[i].pid;
+		int theirs = 0, ours = 0, left;
+
+		if (pid && strcmp(pid, "self") == 0)
+			pid = self;
+		for (int pass = 0; pass < 2; pass++) {
+			unsetenv("LISTEN_PID");
+			unsetenv("LISTEN_FDS");
+			if (pid)
+				setenv("LISTEN_PID", pid, 1);
+			if (cases[i].fds)
+				setenv("LISTEN_FDS", cases[i].fds, 1);
+			setenv("LISTEN_FDNAMES", "connection", 1);
+			if (pass == 0)
+				theirs = sd_listen_fds(1);
+			else
+				ours = activation_listen_fds(why, sizeof(why));
+		}
+		left = getenv("LISTEN_PID") || getenv("LISTEN_FDS") ||
+		    getenv("LISTEN_FDNAMES");
+		snprintf(what, sizeof(what), "LISTEN_PID=%s LISTEN_FDS=%s as "
+		    "sd_listen_fds(3)", cases[i].pid ? cases[i].pid : "(unset)",
+		    cases[i].fds ? cases[i].fds : "(unset)");
+		snprintf(why, sizeof(why), "libsystemd %d, v6fwd %d%s", theirs,
+		    ours, left ? ", variables left set" : "");
+		ok(ours == theirs && !left, what, why);
+	}
+	close(3);
+	close(4);
+	close(fd);
+}
+
 int
 main(void)
 {
+	test_listen_fds();
 	test_targets();
 	test_times();
 	test_addr();
