@@ -216,19 +216,27 @@ settings_merge(struct settings *dst, const struct settings *src)
 	dst->set |= src->set;
 }
 
+static void
+print_time(FILE *f, const char *name, uint64_t usec)
+{
+	if (usec % USEC_PER_SEC == 0)
+		fprintf(f, " %s=%llus", name,
+		    (unsigned long long)(usec / USEC_PER_SEC));
+	else
+		fprintf(f, " %s=%llums", name,
+		    (unsigned long long)(usec / USEC_PER_MSEC));
+}
+
 /* The settings given explicitly, as NAME=VALUE words after the target. */
 void
 settings_print(const struct settings *s, FILE *f)
 {
 	if (s->set & SET_CONNECT_TIMEOUT)
-		fprintf(f, " connect-timeout=%llums",
-		    (unsigned long long)(s->connect_timeout / USEC_PER_MSEC));
+		print_time(f, "connect-timeout", s->connect_timeout);
 	if (s->set & SET_IDLE_TIMEOUT)
-		fprintf(f, " idle-timeout=%llums",
-		    (unsigned long long)(s->idle_timeout / USEC_PER_MSEC));
+		print_time(f, "idle-timeout", s->idle_timeout);
 	if (s->set & SET_KEEPALIVE)
-		fprintf(f, " keepalive=%llus",
-		    (unsigned long long)(s->keepalive / USEC_PER_SEC));
+		print_time(f, "keepalive", s->keepalive);
 	if (s->set & SET_PROXY_PROTOCOL)
 		fprintf(f, s->proxy_protocol ? " proxy-protocol=v%d" :
 		    " proxy-protocol=off", s->proxy_protocol);
@@ -267,6 +275,7 @@ parse_listen(const char *w, struct rule *rule, const char **why)
 		return -EINVAL;
 	}
 	rule->port = t.port;
+	addr_set_port(&rule->addr, t.port);
 	rule->has_addr = 1;
 	return 0;
 }
