@@ -179,7 +179,7 @@ guest_boot() {
 	    ! guest_alive ||
 	    ! guest_wait $((timeout * 5)) 0.2 guest_running ||
 	    ! guest_alive; then
-		GUEST_ERROR="the guest did not boot (state '${state:-none}'), see $GUEST_DIR/console.log"
+		GUEST_ERROR="the guest did not boot (state '${state:-none}'): $(tail -n 3 "$GUEST_DIR/console.log" | tr '\n' ' ')"
 		return 1
 	fi
 	if ! in_guest systemd-sysusers >>"$GUEST_DIR/console.log" 2>&1; then
