@@ -3,6 +3,7 @@
 # (1) The service sends 100 KB and resets: the client gets all 100 KB and
 # then a RST, so it can tell the transfer was cut. (2) The client sends and
 # resets: the service sees a reset too.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 backend rst --arg 100000 || exit 1

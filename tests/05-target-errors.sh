@@ -4,6 +4,7 @@
 # RST. (1) Connection refused. (2) A target that never answers the SYN (a
 # listener whose accept queue is full drops it): the connect timeout ends
 # the attempt. (3) A host name that does not resolve.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 port=$(free_port) || exit 1

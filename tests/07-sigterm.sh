@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Goal of this test: SIGTERM (what systemctl stop sends) ends an instance
 # promptly, resets both sides and leaves a record.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 backend never-read || exit 1

@@ -3,6 +3,7 @@
 # wrong, exit status 3, within a second, and no hang: nothing passed, more
 # than one socket, a listening socket (Accept=no), not a socket, a
 # datagram socket, a Unix socket.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # expect NAME REGEX COMMAND...: status 3 within 1 s and the message.
@@ -24,8 +25,10 @@ expect "started by hand" "no connection was passed: LISTEN_FDS is not set" "$V6F
 expect "LISTEN_FDS=0" "no connection was passed" env LISTEN_FDS=0 "$V6FWD"
 expect "LISTEN_PID of another process" "no connection was passed" \
 	env LISTEN_FDS=1 LISTEN_PID=1 "$V6FWD"
+# shellcheck disable=SC2016 # $$ is for the inner shell
 expect "fd 3 is a file" "fd 3 is a regular file, not a socket" \
 	bash -c 'exec 3</etc/hostname; LISTEN_FDS=1 LISTEN_PID=$$ exec "$0"' "$V6FWD"
+# shellcheck disable=SC2016 # $$ is for the inner shell
 expect "fd 3 not open" "fd 3 is not open" \
 	bash -c 'exec 3<&-; LISTEN_FDS=1 LISTEN_PID=$$ exec "$0"' "$V6FWD"
 

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are for the tests that source it
 # Shared harness for tests/NN-*.sh: backends, relays under real socket
 # activation, bounded waits, PASS/FAIL lines, and cleanup of everything a
 # test started. Sourced, never run.
