@@ -74,7 +74,20 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
 
 clean:
-	rm -f v6fwd $(OBJS) tests/unit v6fwd@.service.tmp
+	rm -f v6fwd $(OBJS) tests/unit v6fwd@.service.tmp $(FUZZERS)
+
+# libFuzzer targets, each run FUZZ_SECONDS (0: replay the seeds only).
+FUZZ_SECONDS	?= 60
+FUZZ_CC		?= clang
+FUZZERS		= tests/fuzz/fuzz-target tests/fuzz/fuzz-config tests/fuzz/fuzz-time
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(SRCS) src/*.h
+	$(FUZZ_CC) $(BASE_CPPFLAGS) -Isrc $(BASE_CFLAGS) -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $< $(filter-out src/main.c,$(SRCS))
+
+fuzz: $(FUZZERS)
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)
 
 # Never part of check: figures against the peers, see bench/README.md.
 bench: v6fwd
