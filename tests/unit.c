@@ -15,6 +15,8 @@
 #include "activation.h"
 #include "addr.h"
 #include "config.h"
+#include "mapsrc.h"
+#include "proxy.h"
 #include "target.h"
 #include "util.h"
 
@@ -308,6 +310,191 @@ test_listen_fds(void)
 	close(fd);
 }
 
+/*
+ * PROXY headers against golden bytes. tests/20-proxy-header.sh decodes the
+ * same vectors with a decoder of its own and checks they are these here.
+ */
+static void
+test_proxy(void)
+{
+	static const struct {
+		int		 version;
+		const char	*client, *local;
+		const char	*hex;
+	} cases[] = {
+		{ 1, "2001:db8::1", "2001:db8::80",
+		    "50524f5859205443503620323030313a6462383a3a3120323030313a"
+		    "6462383a3a383020353433323120323030300d0a" },
+		{ 2, "2001:db8::1", "2001:db8::80",
+		    "0d0a0d0a000d0a515549540a2121004720010db80000000000000000"
+		    "0000000120010db8000000000000000000000080d43107d005002030"
+		    "3132333435363738396162636465663031323334353637383961626364"
+		    "6566" },
+		{ 1, "::ffff:192.0.2.1", "::ffff:192.0.2.80",
+		    "50524f58592054435034203139322e302e322e31203139322e302e32"
+		    "2e383020353433323120323030300d0a" },
+		{ 2, "::ffff:192.0.2.1", "::ffff:192.0.2.80",
+		    "0d0a0d0a000d0a515549540a2111002fc0000201c0000250d43107d0"
+		    "0500203031323334353637383961626364656630313233343536373839"
+		    "616263646566" },
+	};
+	union sockaddr_any c, l;
+	uint8_t buf[PROXY_HEADER_MAX];
+	char hex[2 * PROXY_HEADER_MAX + 1], what[128];
+	size_t i;
+	int n, k;
+
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		memset(&c, 0, sizeof(c));
+		memset(&l, 0, sizeof(l));
+		c.in6.sin6_family = l.in6.sin6_family = AF_INET6;
+		inet_pton(AF_INET6, cases[i].client, &c.in6.sin6_addr);
+		inet_pton(AF_INET6, cases[i].local, &l.in6.sin6_addr);
+		c.in6.sin6_port = htons(54321);
+		l.in6.sin6_port = htons(2000);
+		n = proxy_header(cases[i].version, &c, &l,
+		    "0123456789abcdef0123456789abcdef", buf, sizeof(buf));
+		hex[0] = '\0';
+		for (k = 0; k < n; k++)
+			snprintf(hex + 2 * k, 3, "%02x", buf[k]);
+		snprintf(what, sizeof(what), "proxy v%d header for [%s]:54321 "
+		    "-> [%s]:2000", cases[i].version, cases[i].client,
+		    cases[i].local);
+		ok(n > 0 && strcmp(hex, cases[i].hex) == 0, what, hex);
+	}
+
+	/* The longest v1 line must stay within the 107 bytes allowed. */
+	inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	    &c.in6.sin6_addr);
+	l = c;
+	c.in6.sin6_port = l.in6.sin6_port = htons(65535);
+	n = proxy_header(1, &c, &l, NULL, buf, sizeof(buf));
+	snprintf(what, sizeof(what), "%d bytes", n);
+	ok(n > 0 && n <= 107 && memcmp(buf + n - 2, "\r\n", 2) == 0,
+	    "proxy v1: the longest header fits in 107 bytes", what);
+	n = proxy_header(2, &c, &l, NULL, buf, sizeof(buf));
+	snprintf(what, sizeof(what), "%d bytes", n);
+	ok(n == 16 + 36 && buf[14] == 0 && buf[15] == 36,
+	    "proxy v2: without an identifier, no TLV", what);
+}
+
+/*
+ * Source mapping. The vectors pin the hash: changing it would move every
+ * client to another address after an upgrade, and break bans and searches.
+ */
+static void
+test_mapsrc(void)
+{
+	static const struct {
+		const char	*client;
+		unsigned	 len;
+		const char	*loopback, *pool;	/* pool: 192.0.2.0/24 */
+	} cases[] = {
+		{ "2001:db8::1",	64, "127.182.246.236",	"192.0.2.182" },
+		{ "2001:db8::2",	64, "127.182.246.236",	"192.0.2.182" },
+		{ "2001:db8:0:1::1",	64, "127.167.123.214",	"192.0.2.167" },
+		{ "2001:db8:1::1",	64, "127.67.224.129",	"192.0.2.68" },
+		{ "2001:db8:2::1",	64, "127.175.44.128",	"192.0.2.174" },
+		{ "::1",		64, "127.11.76.116",	"192.0.2.12" },
+		{ "2001:db8:1:1::1",	48, "127.219.172.233",	"192.0.2.218" },
+		{ "2001:db8:1:2::1",	48, "127.219.172.233",	"192.0.2.218" },
+		{ "2001:db8::1",	48, "127.60.6.255",	"192.0.2.60" },
+	};
+	static const uint32_t edges[] = {
+		0, 1, 2, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+	};
+	const struct pool none = { 0, 0 }, p24 = { 0xc0000200, 24 },
+	    p30 = { 0xc0000200, 30 }, lo24 = { 0x7f000000, 24 };
+	union sockaddr_any client, target, src;
+	struct in6_addr a;
+	char what[160], buf[INET_ADDRSTRLEN], got[64];
+	uint32_t h, v, seen[1000], x = 0x9e3779b9;
+	size_t i, j;
+	int bad = 0, same = 0, collisions = 0;
+
+	memset(&target, 0, sizeof(target));
+	target.in.sin_family = AF_INET;
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		struct in_addr o, q;
+		char b2[INET_ADDRSTRLEN];
+
+		local6(&client, cases[i].client, 1);
+		inet_pton(AF_INET, "127.0.0.1", &target.in.sin_addr);
+		if (mapsrc_client(&client, cases[i].len, &h) < 0 ||
+		    mapsrc_source(h, &none, &target, &src) < 0)
+			src.in.sin_addr.s_addr = 0;
+		o = src.in.sin_addr;
+		q.s_addr = htonl(mapsrc_spread(h, &p24));
+		inet_ntop(AF_INET, &o, buf, sizeof(buf));
+		inet_ntop(AF_INET, &q, b2, sizeof(b2));
+		snprintf(what, sizeof(what), "mapsrc: %s/%u -> %s, %s",
+		    cases[i].client, cases[i].len, cases[i].loopback,
+		    cases[i].pool);
+		snprintf(got, sizeof(got), "got %s, %s", buf, b2);
+		ok(strcmp(buf, cases[i].loopback) == 0 &&
+		    strcmp(b2, cases[i].pool) == 0, what, got);
+	}
+
+	/* The extremes of the hash, then many pseudo-random prefixes. */
+	for (i = 0; i < ELEMENTSOF(edges); i++) {
+		v = mapsrc_spread(edges[i], &none);
+		bad += v <= 0x7f000001 || v >= 0x7fffffff;
+		v = mapsrc_spread(edges[i], &p24);
+		bad += v <= 0xc0000200 || v >= 0xc00002ff;
+		v = mapsrc_spread(edges[i], &p30);
+		bad += v != 0xc0000201 && v != 0xc0000202;
+		v = mapsrc_spread(edges[i], &lo24);
+		bad += v <= 0x7f000001 || v >= 0x7f0000ff;
+	}
+	for (i = 0; i < 200000; i++) {
+		for (j = 0; j < 16; j++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			a.s6_addr[j] = (uint8_t)x;
+		}
+		h = mapsrc_hash(&a, 1 + x % 128);
+		v = mapsrc_spread(h, &none);
+		bad += v <= 0x7f000001 || v >= 0x7fffffff;
+		v = mapsrc_spread(h, &lo24);
+		bad += v <= 0x7f000001 || v >= 0x7f0000ff;
+		/* Any address of the same /64 maps as the first one. */
+		h = mapsrc_hash(&a, 64);
+		a.s6_addr[8 + x % 8] ^= (uint8_t)(1 + x % 255);
+		same += mapsrc_hash(&a, 64) == h;
+		if (i < ELEMENTSOF(seen)) {
+			seen[i] = mapsrc_spread(h, &none);
+			for (j = 0; j < i; j++)
+				collisions += seen[j] == seen[i];
+		}
+	}
+	snprintf(got, sizeof(got), "%d bad", bad);
+	ok(bad == 0, "mapsrc: never 127.0.0.1, a network or a broadcast "
+	    "address (200000 prefixes)", got);
+	snprintf(got, sizeof(got), "%d of 200000", same);
+	ok(same == 200000, "mapsrc: the whole /64 maps to one address", got);
+	/* Expected about 1000^2 / 2^25 = 0.03 collisions; seeded, so fixed. */
+	snprintf(got, sizeof(got), "%d collisions", collisions);
+	ok(collisions == 0, "mapsrc: 1000 random /64s, 1000 addresses", got);
+
+	local6(&client, "::ffff:192.0.2.1", 1);
+	ok(mapsrc_client(&client, 64, &h) == -EAFNOSUPPORT,
+	    "mapsrc: a v4-mapped client is not mapped", "mapped");
+	memset(&client, 0, sizeof(client));
+	client.in.sin_family = AF_INET;
+	ok(mapsrc_client(&client, 64, &h) == -EAFNOSUPPORT,
+	    "mapsrc: an IPv4 client is not mapped", "mapped");
+	inet_pton(AF_INET, "192.0.2.10", &target.in.sin_addr);
+	ok(mapsrc_source(h, &none, &target, &src) == -EDESTADDRREQ,
+	    "mapsrc: a target off loopback needs a pool", "mapped");
+	ok(mapsrc_source(h, &p24, &target, &src) == 0 &&
+	    src.in.sin_family == AF_INET,
+	    "mapsrc: a target off loopback with a pool", "refused");
+	local6(&target, "::1", 1);
+	ok(mapsrc_source(h, &p24, &target, &src) == -EDESTADDRREQ,
+	    "mapsrc: an IPv6 target is refused", "mapped");
+}
+
 int
 main(void)
 {
@@ -316,5 +503,7 @@ main(void)
 	test_times();
 	test_addr();
 	test_config();
+	test_mapsrc();
+	test_proxy();
 	return failures > 0;
 }
