@@ -44,6 +44,9 @@ static struct {
 	unsigned local_port;
 	char	peer[ADDR_STRLEN];	/* "[client]:port", the message prefix */
 	char	target[320];	/* a host name and port */
+	char	id[33];		/* the connection's identifier, V6FWD_ID */
+	char	source[INET_ADDRSTRLEN];	/* the mapped source, or "" */
+	unsigned source_port;
 } ctx = { .journal_fd = -1 };
 
 struct record {
@@ -120,9 +123,26 @@ log_set_target(const char *target)
 	snprintf(ctx.target, sizeof(ctx.target), "%s", target);
 }
 
+/* The identifier a PROXY v2 header also carries, to join the two logs. */
+void
+log_set_id(const char *id)
+{
+	snprintf(ctx.id, sizeof(ctx.id), "%s", id);
+}
+
+/* The mapped source (see mapsrc.c); port 0 until connect() picks one. */
+void
+log_set_source(const union sockaddr_any *source)
+{
+	addr_host(source, ctx.source, sizeof(ctx.source));
+	ctx.source_port = addr_port(source);
+}
+
 static void
 record_context(struct record *r)
 {
+	if (ctx.id[0])
+		record_add(r, "V6FWD_ID", "%s", ctx.id);
 	if (ctx.client[0]) {
 		record_add(r, "V6FWD_CLIENT", "%s", ctx.client);
 		record_add(r, "V6FWD_CLIENT_PORT", "%u", ctx.client_port);
@@ -131,6 +151,10 @@ record_context(struct record *r)
 	}
 	if (ctx.target[0])
 		record_add(r, "V6FWD_TARGET", "%s", ctx.target);
+	if (ctx.source[0])
+		record_add(r, "V6FWD_SOURCE", "%s", ctx.source);
+	if (ctx.source_port)
+		record_add(r, "V6FWD_SOURCE_PORT", "%u", ctx.source_port);
 }
 
 /* Sends to the journal, or prints the MESSAGE to stderr. */
@@ -230,18 +254,22 @@ void
 log_connection(const struct relay_result *res, uint64_t duration)
 {
 	struct record r = { .len = 0 };
-	char how[160], msg[1024], lost[96] = "";
+	char how[160], msg[1024], lost[96] = "", from[32] = "";
 	uint64_t dropped = res->dropped[0] + res->dropped[1];
 
 	end_text(res, how, sizeof(how));
 	if (dropped > 0)
 		snprintf(lost, sizeof(lost), ", %" PRIu64 " bytes undelivered",
 		    dropped);
-	snprintf(msg, sizeof(msg), "%s -> [%s]:%u -> %s: %s; %" PRIu64
+	if (ctx.source[0])
+		snprintf(from, sizeof(from), " from %s:%u", ctx.source,
+		    ctx.source_port);
+	snprintf(msg, sizeof(msg), "%s -> [%s]:%u -> %s%s: %s; %" PRIu64
 	    " bytes from client, %" PRIu64 " bytes from target%s, %" PRIu64
-	    ".%03" PRIu64 " s", ctx.peer, ctx.local, ctx.local_port, ctx.target,
-	    how, res->bytes[SIDE_CLIENT], res->bytes[SIDE_TARGET], lost,
-	    duration / USEC_PER_SEC, duration % USEC_PER_SEC / 1000);
+	    ".%03" PRIu64 " s%s%s", ctx.peer, ctx.local, ctx.local_port,
+	    ctx.target, from, how, res->bytes[SIDE_CLIENT],
+	    res->bytes[SIDE_TARGET], lost, duration / USEC_PER_SEC,
+	    duration % USEC_PER_SEC / 1000, ctx.id[0] ? ", id " : "", ctx.id);
 
 	record_add(&r, "MESSAGE_ID", "%s", MESSAGE_ID_CONNECTION);
 	record_add(&r, "PRIORITY", "%d", res->end == RELAY_ERROR ? LOG_ERR :

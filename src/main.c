@@ -16,6 +16,8 @@
 #include "activation.h"
 #include "config.h"
 #include "log.h"
+#include "mapsrc.h"
+#include "proxy.h"
 #include "relay.h"
 #include "target.h"
 #include "util.h"
@@ -215,11 +217,14 @@ static int
 connect_target(const struct settings *s, const struct connection *c,
     const sigset_t *sigmask)
 {
-	union sockaddr_any addrs[TARGET_ADDRS_MAX];
+	union sockaddr_any addrs[TARGET_ADDRS_MAX], src;
 	struct resolve_error rerr;
 	unsigned port = addr_port(&c->local);
-	char name[320], addr[ADDR_STRLEN];
-	int n, i, fd = -EHOSTUNREACH;
+	char name[320], addr[ADDR_STRLEN], from[INET_ADDRSTRLEN] = "";
+	char pool[INET_ADDRSTRLEN + 3];
+	socklen_t len = sizeof(src);
+	uint32_t hash = 0;
+	int n, i, map = s->map_source > 0, fd = -EHOSTUNREACH;
 
 	target_format(&s->target, port, name, sizeof(name));
 	log_set_target(name);
@@ -230,9 +235,27 @@ connect_target(const struct settings *s, const struct connection *c,
 		    rerr.gai ? gai_strerror(rerr.gai) : "");
 		return n;
 	}
+	if (map && mapsrc_client(&c->peer, s->map_source, &hash) < 0) {
+		log_errno(LOG_INFO, 0, "IPv4 client, source not mapped: the "
+		    "target sees the relay's own address");
+		map = 0;
+	}
+	mapsrc_pool_format(&s->map_pool, pool, sizeof(pool));
 	for (i = 0; i < n; i++) {
 		addr_format(&addrs[i], addr, sizeof(addr));
-		fd = target_connect(&addrs[i], NULL, c->fd,
+		if (map && (fd = mapsrc_source(hash, &s->map_pool, &addrs[i],
+		    &src)) < 0) {
+			log_errno(LOG_ERR, 0, "Refusing the connection: "
+			    "map-source maps into %s, from which %s cannot "
+			    "be reached; set map-source-pool= to an IPv4 "
+			    "network routed to this host", pool, addr);
+			return fd;
+		}
+		if (map) {
+			log_set_source(&src);
+			addr_host(&src, from, sizeof(from));
+		}
+		fd = target_connect(&addrs[i], map ? &src : NULL, c->fd,
 		    s->connect_timeout, sigmask);
 		if (fd >= 0)
 			break;
@@ -241,9 +264,45 @@ connect_target(const struct settings *s, const struct connection *c,
 			    "to %s", addr);
 			return fd;
 		}
-		log_errno(LOG_ERR, -fd, "Failed to connect to %s", addr);
+		if (fd == -EADDRNOTAVAIL && map) {
+			/* Every address would fail alike: say it once. */
+			log_errno(LOG_ERR, 0, "Failed to connect to %s from "
+			    "%s: not an address of this host; route the pool "
+			    "to it: ip route add local %s dev lo", addr, from,
+			    pool);
+			return fd;
+		}
+		log_errno(LOG_ERR, -fd, "Failed to connect to %s%s%s", addr,
+		    map ? " from " : "", from);
 	}
+	/* The port too: it tells apart two prefixes sharing an address. */
+	if (fd >= 0 && map && getsockname(fd, &src.sa, &len) == 0)
+		log_set_source(&src);
 	return fd;
+}
+
+/* The PROXY header, if configured, goes first: before any client byte. */
+static int
+send_proxy_header(const struct settings *s, const struct connection *c,
+    int target_fd, const char *id)
+{
+	union sockaddr_any to;
+	socklen_t len = sizeof(to);
+	char addr[320];
+	int r;
+
+	if (!s->proxy_protocol)
+		return 0;
+	r = proxy_send(target_fd, s->proxy_protocol, &c->peer, &c->local, id);
+	if (r == 0)
+		return 0;
+	if (getpeername(target_fd, &to.sa, &len) == 0)
+		addr_format(&to, addr, sizeof(addr));
+	else
+		target_format(&s->target, addr_port(&c->local), addr,
+		    sizeof(addr));
+	return log_errno(LOG_ERR, -r, "Failed to send PROXY header to %s",
+	    addr);
 }
 
 int
@@ -254,6 +313,7 @@ main(int argc, char *argv[])
 	struct settings s;
 	struct relay_result res;
 	sigset_t sigmask;
+	char id[PROXY_ID_LEN + 1];
 	uint64_t start = now_usec();
 	int r, target_fd;
 
@@ -268,6 +328,8 @@ main(int argc, char *argv[])
 	signals_setup(&sigmask);
 	if (take_connection(&c) < 0)
 		return EXIT_HANDOVER;
+	proxy_id(id);
+	log_set_id(id);
 	if (load_settings(&a, &c, &s) < 0) {
 		sock_abort(c.fd);
 		return EXIT_CONFIG;
@@ -276,7 +338,14 @@ main(int argc, char *argv[])
 	sock_tune(c.fd, -1);
 	if ((target_fd = connect_target(&s, &c, &sigmask)) < 0) {
 		sock_abort(c.fd);
+		if (target_fd == -EDESTADDRREQ)
+			return EXIT_CONFIG;
 		return target_fd == -EINTR ? EXIT_OK : EXIT_TARGET;
+	}
+	if (send_proxy_header(&s, &c, target_fd, id) < 0) {
+		sock_abort(target_fd);
+		sock_abort(c.fd);
+		return EXIT_TARGET;
 	}
 	r = relay_run(c.fd, target_fd, s.idle_timeout, 0, &sigmask, &res);
 	log_connection(&res, now_usec() - start);
