@@ -101,7 +101,7 @@ relay() {
 		>>"$T/relay.log" 2>&1 &
 	RELAY_PID=$!
 	PIDS+=("$RELAY_PID")
-	wait_until 50 listening6 "$port" || { echo "relay did not listen"; return 1; }
+	wait_until 50 listening6 "$port" || { echo "relay did not listen: $(cat "$T/relay.log")"; return 1; }
 }
 
 # Waits until the relay log matches the extended regex $1 (bounded).
