@@ -65,24 +65,35 @@ listening4() {
 }
 
 # backend MODE [peer.py options]: an IPv4 test service on 127.0.0.1, on a
-# port the kernel picks; sets BACKEND_PORT. Reports go to $T/report.
+# free port (retried if another test takes it first); sets BACKEND_PORT. Reports go to $T/report.
 backend() {
 	local mode=$1
 	shift
-	: >"$T/report"
-	rm -f "$T/backend.port"
-	$PEER serve "$mode" --report "$T/report" "$@" >"$T/backend.port" &
-	BACKEND_PID=$!
-	PIDS+=("$BACKEND_PID")
-	wait_until 50 test -s "$T/backend.port" || { echo "backend did not start"; return 1; }
+	local try port
+	for ((try = 0; try < 5; try++)); do
+		: >"$T/report"
+		rm -f "$T/backend.port"
+		port=$(free_port) || return 1
+		$PEER serve "$mode" "$port" --report "$T/report" "$@" \
+			>"$T/backend.port" 2>"$T/backend.err" &
+		BACKEND_PID=$!
+		PIDS+=("$BACKEND_PID")
+		wait_until 50 sh -c "test -s '$T/backend.port' || ! kill -0 $BACKEND_PID" &&
+			test -s "$T/backend.port" && break
+	done
+	test -s "$T/backend.port" || { echo "backend did not start: $(cat "$T/backend.err")"; return 1; }
 	BACKEND_PORT=$(head -n 1 "$T/backend.port")
 }
 
-# A port that nothing listens on now, for relays and refused targets.
+# A port that nothing listens on now, for relays, backends and refused
+# targets: below the ephemeral range, so that no client connection (or its
+# TIME_WAIT) can hold it, and on both families.
 free_port() {
-	local p i
+	local p i low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+	((low > 12000)) || low=32768
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		listening6 "$p" || listening4 "$p" || { echo "$p"; return 0; }
 	done
 	return 1
