@@ -20,10 +20,12 @@
     traffic.py idle PORT [--dst A] [--timeout S]
         sends one byte, gets it back, then sends nothing: prints how long
         until the relay ended the connection, and how (eof, rst, timeout)
-    traffic.py latency --count N NAME=[ADDR]:PORT...
+    traffic.py latency --count N [--settle GLOB] NAME=[ADDR]:PORT...
         sequential clients, the targets alternating: time from connect()
         to the first reply byte (the client sends one byte first); prints
-        one line per target, and the ratio to the first one
+        one line per target, and the ratio to the first one. With
+        --settle, after each client it waits (bounded) until no path
+        matches GLOB: the instance's cgroup is gone
     traffic.py jfields KEY...         journalctl -o json on stdin: prints
         one line per record, the KEYs' values separated by spaces
 
@@ -31,6 +33,7 @@ Every wait is bounded, so nothing can hang a test.
 """
 import errno
 import fcntl
+import glob
 import json
 import os
 import random
@@ -164,7 +167,8 @@ def once(port, dst, src, nbytes, timeout=20.0):
 # ---------------------------------------------------------------- many
 
 class Conn:
-    __slots__ = ("i", "src", "sock", "want", "out", "got", "state", "phase")
+    __slots__ = ("i", "src", "sock", "want", "out", "got", "state", "phase",
+                 "how")
 
     def __init__(self, i, src, sock, data):
         self.i, self.src, self.sock = i, src, sock
@@ -173,6 +177,7 @@ class Conn:
         self.got = bytearray()
         self.state = "connecting"
         self.phase = 1
+        self.how = None
 
 
 def pipe_sizes():
@@ -240,7 +245,7 @@ def step(sel, c, ev):
                 if c.phase == 2 and bytes(c.got) == c.want:
                     c.state = "finished"
                 elif not c.got and c.phase == 1:
-                    c.state = "dropped"
+                    c.state, c.how = "dropped", "eof"
                 else:
                     c.state = "bad"
                 sel.unregister(s)
@@ -260,7 +265,7 @@ def step(sel, c, ev):
     except OSError as e:
         if c.phase == 1 and not c.got and e.errno in (
                 errno.ECONNRESET, errno.EPIPE, errno.ECONNREFUSED):
-            c.state = "dropped"
+            c.state, c.how = "dropped", errno.errorcode[e.errno].lower()
         else:
             c.state = "bad"
         sel.unregister(s)
@@ -287,8 +292,8 @@ def many(port, count, dst, srcs, nbytes, at_hold, timeout):
             s.connect((dst, port))
         except BlockingIOError:
             pass
-        except OSError:
-            c.state = "dropped"
+        except OSError as e:
+            c.state, c.how = "dropped", "connect: %s" % e.strerror
             s.close()
             conns.append(c)
             continue
@@ -307,6 +312,11 @@ def many(port, count, dst, srcs, nbytes, at_hold, timeout):
     rep["by_source"] = by_src
     for st in ("served", "dropped", "bad", "busy", "connecting"):
         rep[st] = sum(1 for c in conns if c.state == st)
+    how = {}
+    for c in conns:
+        if c.how:
+            how[c.how] = how.get(c.how, 0) + 1
+    rep["dropped_how"] = how
     # Every served connection is open now: its instance is running.
     if at_hold:
         r = subprocess.run(at_hold, shell=True, capture_output=True,
@@ -384,7 +394,17 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def latency(count, targets):
+def settle(pattern, timeout=5.0):
+    """Waits until no cgroup matches: the last instance is gone."""
+    deadline = time.monotonic() + timeout
+    while glob.glob(pattern):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+def latency(count, targets, settle_glob=None, gap=0.0):
     parsed = []
     for t in targets:
         name, ap = t.split("=", 1)
@@ -392,9 +412,14 @@ def latency(count, targets):
         parsed.append((name, addr.strip("[]"), int(port)))
     samples = {name: [] for name, _, _ in parsed}
     failed = {name: 0 for name, _, _ in parsed}
+    unsettled = 0
     for _ in range(count):
         for name, addr, port in parsed:
             dt = one_sample(addr, port)
+            if settle_glob and not settle(settle_glob):
+                unsettled += 1
+            if gap:
+                time.sleep(gap)
             if dt is None:
                 failed[name] += 1
             else:
@@ -411,6 +436,9 @@ def latency(count, targets):
             base = p50
         print("%-28s p50 %7.2f ms  p90 %7.2f ms  n %4d  failed %d  "
               "x%.2f" % (name, p50, p90, len(v), failed[name], p50 / base))
+    if unsettled:
+        print("# %d times an instance was still there 5 s after its "
+              "connection" % unsettled)
     return 0 if not any(failed.values()) else 1
 
 
@@ -455,6 +483,8 @@ def main(argv):
     p.add_argument("--timeout", type=float, default=15.0)
     p = sub.add_parser("latency")
     p.add_argument("--count", type=int, default=200)
+    p.add_argument("--settle")
+    p.add_argument("--gap", type=float, default=0.0)
     p.add_argument("targets", nargs="+")
     p = sub.add_parser("jfields")
     p.add_argument("keys", nargs="+")
@@ -472,7 +502,7 @@ def main(argv):
     if a.cmd == "idle":
         return idle(a.port, a.dst, a.timeout)
     if a.cmd == "latency":
-        return latency(a.count, a.targets)
+        return latency(a.count, a.targets, a.settle, a.gap)
     return jfields(a.keys)
 
 
