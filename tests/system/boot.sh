@@ -23,7 +23,12 @@
 # directory holding the console log), GUEST_LIBEXEC (where the helpers of
 # tests/system/ are inside the guest).
 # Environment: V6FWD_SRC, the source tree to "make install" from (default:
-# the tree this file is in); GUEST_BOOT_TIMEOUT, seconds (default 60).
+# the tree this file is in); GUEST_BOOT_TIMEOUT, seconds (default 60);
+# GUEST_MAX_LIFETIME, seconds after which a watchdog kills the guest
+# (default 3600; it also does when the script dies without its EXIT
+# trap); GUEST_KEEP=1 keeps the console log after teardown.
+# A signal is handled once the command in flight returns (bash defers
+# traps), at most the few minutes the longest test command is bounded by.
 #
 # Run directly, "tests/system/boot.sh [CMD...]" boots, runs CMD inside (by
 # default an interactive shell), tears down and exits with CMD's status.
@@ -48,6 +53,7 @@ GUEST_SYSTEST=$(dirname "$GUEST_SELF")
 GUEST_LIBEXEC=/usr/local/libexec/v6fwd-systest
 GUEST_PID=
 GUEST_UNSHARE_PID=
+GUEST_WATCHDOG_PID=
 GUEST_DIR=
 GUEST_CGROUP=
 GUEST_SKIP=
@@ -115,6 +121,24 @@ guest_check() {
 	return 0
 }
 
+# Should the script die without its EXIT trap (SIGKILL), or outlive
+# $4 seconds, kill unshare: its --kill-child takes the guest along.
+guest_watchdog() {
+	local script=$1 unshare=$2 dir=$3 i
+	for ((i = 0; i < $4; i++)); do
+		kill -0 "$script" 2>/dev/null || break
+		kill -0 "$unshare" 2>/dev/null || return 0
+		sleep 1
+	done
+	# Only if that PID is still our unshare, not a reused one.
+	if tr '\0' ' ' <"/proc/$unshare/cmdline" 2>/dev/null |
+	    grep -qF -- "--pid1 $dir "; then
+		kill -KILL "$unshare"
+		GUEST_PID='' GUEST_WATCHDOG_PID=''
+		guest_teardown
+	fi
+}
+
 guest_alive() {
 	[ -n "$GUEST_PID" ] && kill -0 "$GUEST_PID" 2>/dev/null
 }
@@ -137,7 +161,10 @@ guest_boot() {
 
 	guest_check || return 2
 	GUEST_DIR=$(mktemp -d /tmp/v6fwd-guest.XXXXXX) || return 1
+	# Signals end the script through exit, so that the EXIT trap runs.
 	trap guest_teardown EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
 	cgroot=$(guest_cgroup2_root)
 	GUEST_CGROUP=$cgroot/${GUEST_DIR##*/}
 	if ! mkdir "$GUEST_CGROUP"; then
@@ -153,6 +180,9 @@ guest_boot() {
 		    --kill-child -- "$GUEST_SELF" --pid1 "$GUEST_DIR" "$src"
 	) </dev/null >"$GUEST_DIR/console.log" 2>&1 &
 	GUEST_UNSHARE_PID=$!
+	guest_watchdog $$ "$GUEST_UNSHARE_PID" "$GUEST_DIR" \
+	    "${GUEST_MAX_LIFETIME:-3600}" </dev/null >/dev/null 2>&1 &
+	GUEST_WATCHDOG_PID=$!
 
 	guest_find_pid() {
 		local c
@@ -199,6 +229,11 @@ guest_unshare_gone() {
 
 guest_teardown() {
 	local i
+	if [ -n "$GUEST_WATCHDOG_PID" ]; then
+		kill "$GUEST_WATCHDOG_PID" 2>/dev/null
+		wait "$GUEST_WATCHDOG_PID" 2>/dev/null
+		GUEST_WATCHDOG_PID=
+	fi
 	if [ -n "$GUEST_UNSHARE_PID" ]; then
 		# The whole PID namespace dies with its PID 1.
 		if guest_alive; then
