@@ -6,6 +6,7 @@
  *   v6load up ADDR PORT MS         one stream client -> backend
  *   v6load down ADDR PORT MS       one stream backend -> client
  *   v6load hold ADDR PORT N SECS   holds N connections until stdin closes
+ *   v6load spawn N PROG [ARG...]   runs PROG N times, one after the other
  *
  * The backend echoes what it reads until EOF, like cat(1), so that the
  * per-connection floor (cat run by systemd-socket-activate --inetd) and the
@@ -24,12 +25,15 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -427,11 +431,18 @@ cmd_short(int conc, unsigned ms)
 	return errors > done / 100 ? 1 : 0;
 }
 
+/* Throughput, and the CPU this client spent on it (user + system). */
 static void
 print_bulk(uint64_t bytes, uint64_t ns)
 {
-	printf("bytes=%llu secs=%.3f gbps=%.3f\n", (unsigned long long)bytes,
-	    (double)ns / 1e9, (double)bytes * 8 / (double)ns);
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	printf("bytes=%llu secs=%.3f gbps=%.3f cpu=%.3f\n",
+	    (unsigned long long)bytes, (double)ns / 1e9,
+	    (double)bytes * 8 / (double)ns,
+	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 }
 
 /*
@@ -520,6 +531,35 @@ cmd_hold(int n, int secs)
 	return ok == n ? 0 : 1;
 }
 
+/* What one start of a program costs: its exec, loading and exit. */
+static int
+cmd_spawn(int n, char *argv[])
+{
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	uint64_t t0;
+	int i, status;
+	pid_t pid;
+
+	if (n < 1)
+		return 2;
+	/* What the program prints is not ours to print. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+	    O_WRONLY, 0);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+			die("posix_spawn");
+		if (waitpid(pid, &status, 0) < 0)
+			die("waitpid");
+	}
+	printf("runs=%d us_per_run=%.1f\n", n,
+	    (double)(now_ns() - t0) / 1e3 / n);
+	posix_spawn_file_actions_destroy(&fa);
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -527,7 +567,8 @@ usage(void)
 	    "usage: v6load server ADDR\n"
 	    "       v6load short ADDR PORT CONC MS\n"
 	    "       v6load up|down ADDR PORT MS\n"
-	    "       v6load hold ADDR PORT N SECS\n");
+	    "       v6load hold ADDR PORT N SECS\n"
+	    "       v6load spawn N PROG [ARG...]\n");
 	exit(2);
 }
 
@@ -538,6 +579,8 @@ main(int argc, char *argv[])
 	memset(chunk, 'b', sizeof(chunk));
 	if (argc == 3 && strcmp(argv[1], "server") == 0)
 		return cmd_server(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "spawn") == 0)
+		return cmd_spawn(atoi(argv[2]), argv + 3);
 	if (argc < 5 || parse_addr(argv[2], (unsigned)atoi(argv[3]), &target,
 	    &target_len) < 0)
 		usage();
