@@ -6,6 +6,7 @@
 # intact. nginx runs from a configuration in the test's directory and is
 # stopped by its PID. Without nginx the test is skipped, except under
 # CI=true, where it fails.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 missing() {
@@ -43,9 +44,10 @@ stream {
 	}
 }
 EOF
-"$NGINX" -p "$T" -e "$T/nginx-error.log" -c "$T/nginx.conf" 2>>"$T/nginx-error.log" &
+"$NGINX" -p "$T" -e "$T/nginx-error.log" -c "$T/nginx.conf" >"$T/nginx.out" 2>&1 &
 PIDS+=("$!")
-wait_until 50 listening4 "$port" || { fail "nginx starts" "$(tail -n 3 "$T/nginx-error.log")"; finish; }
+wait_until 50 listening4 "$port" ||
+	{ fail "nginx starts" "$(tail -n 3 "$T/nginx.out" "$T/nginx-error.log")"; finish; }
 
 for v in v1 v2; do
 	relay "$port" --proxy-protocol=$v || exit 1

@@ -6,6 +6,7 @@
 # be the id v6fwd logged for the connection. haproxy runs in the foreground
 # from a configuration in the test's directory and is stopped by its PID.
 # Without haproxy the test is skipped, except under CI=true, where it fails.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
