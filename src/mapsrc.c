@@ -20,9 +20,10 @@
  * chosen collision: someone holding many prefixes searching offline for one
  * that maps onto a victim's address, to get the victim banned with them.
  * With 2^24 addresses that needs about 2^24 prefixes (a /40 at /64), and the
- * same attacker can rotate prefixes to dodge a ban whatever the hash; see
- * CAVEATS in v6fwd(8). The function is an interface: tests/unit.c pins its
- * values, so that an upgrade never moves a client to another address.
+ * same attacker can rotate prefixes to dodge a ban whatever the hash (see
+ * SOURCE MAPPING in v6fwd(8)). The function is an interface: tests/unit.c
+ * pins its values, so that an upgrade never moves a client to another
+ * address.
  *
  * Everything here is arithmetic: no allocation, no system call.
  */
