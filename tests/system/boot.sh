@@ -112,7 +112,7 @@ guest_check() {
 		return 1
 	fi
 	local t
-	for t in nsenter setpriv make python3 ip; do
+	for t in nsenter setpriv flock make python3 ip; do
 		if ! command -v "$t" >/dev/null; then
 			GUEST_SKIP="$t not installed"
 			return 1
@@ -282,8 +282,10 @@ guest_pid1() {
 	mount -t overlay -o "lowerdir=/,upperdir=$rw/upper,workdir=$rw/work" \
 	    v6fwd-guest "$root"
 
-	# The user's path: install as a package would.
-	make -s -C "$src" install DESTDIR="$root" PREFIX=/usr/local
+	# The user's path: install as a package would. The lock keeps guests
+	# booting at the same time from building in the same tree at once.
+	flock -w 300 "$src" make -s -C "$src" install DESTDIR="$root" \
+	    PREFIX=/usr/local
 	mkdir -p "$root$GUEST_LIBEXEC"
 	cp "$GUEST_SYSTEST"/*.py "$root$GUEST_LIBEXEC/"
 
