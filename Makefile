@@ -14,7 +14,8 @@ BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
 BASE_CPPFLAGS	= -DV6FWD_VERSION='"$(VERSION)"'
 
 SRCS		= src/main.c src/activation.c src/addr.c src/config.c src/log.c \
-		  src/mapsrc.c src/proxy.c src/relay.c src/target.c src/util.c
+		  src/mapsrc.c src/proxy.c src/relay.c src/sandbox.c src/target.c \
+		  src/util.c
 OBJS		= $(SRCS:.c=.o)
 LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 

@@ -47,6 +47,7 @@ static struct {
 	char	id[33];		/* the connection's identifier, V6FWD_ID */
 	char	source[INET_ADDRSTRLEN];	/* the mapped source, or "" */
 	unsigned source_port;
+	char	sandbox[64];	/* the confinement in force, see sandbox.c */
 } ctx = { .journal_fd = -1 };
 
 struct record {
@@ -138,6 +139,13 @@ log_set_source(const union sockaddr_any *source)
 	ctx.source_port = addr_port(source);
 }
 
+/* Named in every record from here on: V6FWD_SANDBOX. */
+void
+log_set_sandbox(const char *what)
+{
+	snprintf(ctx.sandbox, sizeof(ctx.sandbox), "%s", what);
+}
+
 static void
 record_context(struct record *r)
 {
@@ -155,6 +163,8 @@ record_context(struct record *r)
 		record_add(r, "V6FWD_SOURCE", "%s", ctx.source);
 	if (ctx.source_port)
 		record_add(r, "V6FWD_SOURCE_PORT", "%u", ctx.source_port);
+	if (ctx.sandbox[0])
+		record_add(r, "V6FWD_SANDBOX", "%s", ctx.sandbox);
 }
 
 /* Sends to the journal, or prints the MESSAGE to stderr. */

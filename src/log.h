@@ -10,6 +10,7 @@
 void	log_open(int);
 void	log_set_client(const union sockaddr_any *, const union sockaddr_any *);
 void	log_set_target(const char *);
+void	log_set_sandbox(const char *);
 void	log_set_source(const union sockaddr_any *);
 void	log_set_id(const char *);
 int	log_errno(int, int, const char *, ...)

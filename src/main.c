@@ -19,6 +19,7 @@
 #include "mapsrc.h"
 #include "proxy.h"
 #include "relay.h"
+#include "sandbox.h"
 #include "target.h"
 #include "util.h"
 
@@ -347,6 +348,7 @@ main(int argc, char *argv[])
 		sock_abort(c.fd);
 		return EXIT_TARGET;
 	}
+	sandbox_apply();
 	r = relay_run(c.fd, target_fd, s.idle_timeout, 0, &sigmask, &res);
 	log_connection(&res, now_usec() - start);
 	return r < 0 ? EXIT_RELAY : EXIT_OK;

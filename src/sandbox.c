@@ -1,0 +1,328 @@
+/*
+ * The sandbox. Once v6fwd holds both sockets it needs nothing more from the
+ * system: no file, no new socket, no other process. So before the first
+ * byte is relayed it gives all of that up, as OpenSSH's privilege separation
+ * child does, in three independent locks:
+ *
+ *  - no_new_privs: no execve() can ever raise privileges again (set-user-ID
+ *    files, file capabilities). The kernel requires it for the other two.
+ *  - Landlock, with every access right the kernel and this file know
+ *    handled and no rule granting any: no file can be opened, created,
+ *    removed, truncated or executed; from ABI 4 no TCP connect() or bind();
+ *    from ABI 6 no signal and no abstract Unix socket outside the process.
+ *  - seccomp: an allow-list of the system calls the relay and the log make
+ *    from here on. Everything else fails with EPERM.
+ *
+ * These cost microseconds, where each of systemd's namespace-based
+ * directives costs milliseconds on every connection, and they confine more
+ * tightly than any unit setting can, because they begin after the sockets
+ * are open. The unit's cheap directives remain as the outer layer.
+ *
+ * Why EPERM rather than killing the process: a killed relay closes both
+ * sockets with a FIN, so a peer would take a cut transfer for a complete
+ * one, and the connection would leave no record. With EPERM a call we did
+ * not foresee fails like any other error: both sides get a RST and the log
+ * says what failed. Nothing is gained by a denied call in either case, and
+ * SECCOMP_FILTER_FLAG_LOG sends each denial to the audit log (the kernel
+ * log without auditd), where a kill would also have been seen. A system
+ * call from another ABI (i386 or x32 on x86-64) is never made by v6fwd and
+ * is only seen from injected code: that kills.
+ *
+ * The kernel may lack a layer (Landlock disabled at boot, or older than
+ * 5.13; seccomp filters not built in). Then v6fwd relays anyway with what
+ * there is and says so in one line; a Landlock older than this file, which
+ * lacks some rights, is used as far as it goes and named in the connection
+ * record (V6FWD_SANDBOX), since seccomp refuses those operations anyway.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+/*
+ * Sanitizer runtimes make system calls of their own at exit and when they
+ * report; the leak check in particular reads /proc and ptrace()s the
+ * process, which the sandbox forbids. So a sanitized build runs the leak
+ * check before confining itself and allows the runtime's other calls.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_ASAN	1
+#endif
+#endif
+#ifdef SANDBOX_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/* Landlock, with no libc wrapper and possibly older kernel headers. */
+#ifndef __NR_landlock_create_ruleset	/* the same on every architecture */
+#define __NR_landlock_create_ruleset	444
+#define __NR_landlock_restrict_self	446
+#endif
+#ifndef LANDLOCK_CREATE_RULESET_VERSION
+#define LANDLOCK_CREATE_RULESET_VERSION	(1U << 0)
+#endif
+#define LL_FS_ABI1		((UINT64_C(1) << 13) - 1)  /* EXECUTE..MAKE_SYM */
+#define LL_FS_REFER		(UINT64_C(1) << 13)	/* ABI 2 */
+#define LL_FS_TRUNCATE		(UINT64_C(1) << 14)	/* ABI 3 */
+#define LL_FS_IOCTL_DEV		(UINT64_C(1) << 15)	/* ABI 5 */
+#define LL_NET_BIND_TCP		(UINT64_C(1) << 0)	/* ABI 4 */
+#define LL_NET_CONNECT_TCP	(UINT64_C(1) << 1)	/* ABI 4 */
+#define LL_SCOPE_ABSTRACT_UNIX	(UINT64_C(1) << 0)	/* ABI 6 */
+#define LL_SCOPE_SIGNAL		(UINT64_C(1) << 1)	/* ABI 6 */
+/* The newest ABI whose rights are listed above (7 added only logging). */
+#define LL_ABI_KNOWN		7
+
+/* struct landlock_ruleset_attr as of ABI 6; older kernels take a prefix. */
+struct ll_ruleset_attr {
+	uint64_t	handled_access_fs;
+	uint64_t	handled_access_net;
+	uint64_t	scoped;
+};
+
+/* What is in force, for the connection record. */
+struct sandbox_state {
+	int	abi;		/* Landlock ABI in force, 0: none */
+	int	landlock_err;	/* why there is no Landlock, or 0 */
+	int	seccomp_err;	/* why there is no filter, or 0 */
+};
+
+/* The seccomp filter's architecture check and argument layout. */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SECCOMP_ARCH	AUDIT_ARCH_X86_64
+#define SECCOMP_X32_BIT	0x40000000U	/* __X32_SYSCALL_BIT */
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH	AUDIT_ARCH_AARCH64
+#endif
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LOW(i)	(offsetof(struct seccomp_data, args[(i)]))
+#else
+#define ARG_LOW(i)	(offsetof(struct seccomp_data, args[(i)]) + 4)
+#endif
+
+#define DENY		(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
+
+#define RET(action)	BPF_STMT(BPF_RET | BPF_K, (action))
+#define LOAD(off)	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+/* A holds the system call number. */
+#define ALLOW(nr)							\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),		\
+	RET(SECCOMP_RET_ALLOW)
+/* Only when argument i is v: the kernel reads these as 32-bit ints. */
+#define ALLOW_ARG(nr, i, v)						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4),		\
+	LOAD(ARG_LOW(i)),						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1),			\
+	RET(SECCOMP_RET_ALLOW),						\
+	RET(DENY)
+/* Only without PROT_EXEC in argument 2 (mmap, mprotect). */
+#define ALLOW_NOEXEC(nr)						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4),		\
+	LOAD(ARG_LOW(2)),						\
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 1, 0),		\
+	RET(SECCOMP_RET_ALLOW),						\
+	RET(DENY)
+
+#ifdef SECCOMP_ARCH
+/*
+ * What relay.c and log.c call once the sockets are open, the most frequent
+ * first (the filter runs on every call). Not here: open, socket, connect,
+ * bind, execve, kill, ptrace, set*id, and everything else.
+ */
+static const struct sock_filter filter[] = {
+	LOAD(offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
+	RET(SECCOMP_RET_KILL_PROCESS),
+	LOAD(offsetof(struct seccomp_data, nr)),
+#ifdef SECCOMP_X32_BIT
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SECCOMP_X32_BIT, 0, 1),
+	RET(SECCOMP_RET_KILL_PROCESS),
+#endif
+	/* The relay: relay.c. */
+	ALLOW(__NR_splice),
+	ALLOW(__NR_ppoll),
+	ALLOW(__NR_getsockopt),			/* SO_ERROR */
+	ALLOW(__NR_setsockopt),			/* SO_LINGER for a RST */
+	ALLOW(__NR_shutdown),			/* passing an EOF on */
+	ALLOW(__NR_close),
+	ALLOW_ARG(__NR_ioctl, 1, FIONREAD),	/* is the pipe or the socket full? */
+	ALLOW(__NR_pipe2),			/* its two pipes */
+	ALLOW_ARG(__NR_fcntl, 1, F_SETPIPE_SZ),
+	ALLOW(__NR_clock_gettime),		/* if the vDSO falls back */
+	ALLOW(__NR_gettimeofday),
+	ALLOW(__NR_rt_sigreturn),		/* SIGTERM's handler */
+	ALLOW(__NR_restart_syscall),
+	/* The log: log.c, to the open journal socket or stderr. */
+	ALLOW(__NR_sendto),
+	ALLOW(__NR_sendmsg),
+	ALLOW(__NR_write),
+	ALLOW(__NR_writev),
+	/* The C library's allocator, should a message need memory. */
+	ALLOW(__NR_brk),
+	ALLOW_NOEXEC(__NR_mmap),
+	ALLOW(__NR_munmap),
+	ALLOW(__NR_exit_group),
+	ALLOW(__NR_exit),
+#ifdef SANDBOX_ASAN
+	ALLOW_NOEXEC(__NR_mprotect),
+	ALLOW(__NR_madvise),
+	ALLOW(__NR_mremap),
+	ALLOW(__NR_sigaltstack),
+	ALLOW(__NR_rt_sigprocmask),
+	ALLOW(__NR_rt_sigaction),
+	ALLOW(__NR_getpid),
+	ALLOW(__NR_gettid),
+	ALLOW(__NR_tgkill),
+	ALLOW(__NR_futex),
+	ALLOW(__NR_sched_yield),
+	ALLOW(__NR_prctl),
+	ALLOW(__NR_getrlimit),
+	ALLOW(__NR_prlimit64),
+	ALLOW(__NR_fstat),
+	ALLOW(__NR_newfstatat),
+#endif
+	RET(DENY),
+};
+#endif
+
+static int
+seccomp_apply(void)
+{
+#ifdef SECCOMP_ARCH
+	struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
+		.filter = (struct sock_filter *)filter,
+	};
+
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_LOG, &prog) == 0)
+		return 0;
+	return -errno;
+#else
+	return -EAFNOSUPPORT;
+#endif
+}
+
+static int
+landlock_apply(int *abi_ret)
+{
+	struct ll_ruleset_attr attr;
+	size_t size;
+	long abi;
+	int fd, r = 0;
+
+	*abi_ret = 0;
+	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0)
+		return -errno;
+	if (abi > LL_ABI_KNOWN)
+		abi = LL_ABI_KNOWN;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = LL_FS_ABI1;
+	if (abi >= 2)
+		attr.handled_access_fs |= LL_FS_REFER;
+	if (abi >= 3)
+		attr.handled_access_fs |= LL_FS_TRUNCATE;
+	if (abi >= 4)
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+	if (abi >= 5)
+		attr.handled_access_fs |= LL_FS_IOCTL_DEV;
+	if (abi >= 6)
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+	/* Pass only the fields this kernel knows. */
+	size = abi >= 6 ? sizeof(attr) : abi >= 4 ?
+	    offsetof(struct ll_ruleset_attr, scoped) :
+	    offsetof(struct ll_ruleset_attr, handled_access_net);
+
+	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, size, 0);
+	if (fd < 0)
+		return -errno;
+	/* No rule is added: every handled access is refused. */
+	if (syscall(__NR_landlock_restrict_self, fd, 0) < 0)
+		r = -errno;
+	else
+		*abi_ret = (int)abi;
+	close(fd);
+	return r;
+}
+
+static const char *
+landlock_why(int err)
+{
+	switch (err) {
+	case ENOSYS:
+		return "kernel older than 5.13";
+	case EOPNOTSUPP:
+		return "disabled at boot, see lsm= in kernel-parameters";
+	default:
+		return strerror(err);
+	}
+}
+
+/* "landlock-fs landlock-net landlock-scope seccomp", or "none". */
+static void
+sandbox_describe(const struct sandbox_state *st, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", st->abi ? "landlock-fs " : "",
+	    st->abi >= 4 ? "landlock-net " : "",
+	    st->abi >= 6 ? "landlock-scope " : "",
+	    st->seccomp_err ? "" : "seccomp");
+	if (buf[0] == '\0')
+		snprintf(buf, size, "none");
+}
+
+/*
+ * Confines the process; called with both sockets open, right before the
+ * relay. Never fails: what the kernel cannot do is logged, once.
+ */
+void
+sandbox_apply(void)
+{
+	struct sandbox_state st = { 0, 0, 0 };
+	char what[64];
+	int r;
+
+#ifdef SANDBOX_ASAN
+	__lsan_do_leak_check();
+#endif
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		/* Cannot fail since 3.5; without it neither layer loads. */
+		st.landlock_err = st.seccomp_err = errno;
+	} else {
+		if ((r = landlock_apply(&st.abi)) < 0)
+			st.landlock_err = -r;
+		if ((r = seccomp_apply()) < 0)
+			st.seccomp_err = -r;
+	}
+	sandbox_describe(&st, what, sizeof(what));
+	log_set_sandbox(what);
+	if (st.seccomp_err)
+		log_errno(LOG_WARNING, 0, "Confinement degraded: no seccomp "
+		    "filter (%s)%s%s%s, ignoring", st.seccomp_err == EAFNOSUPPORT ?
+		    "none written for this architecture" :
+		    strerror(st.seccomp_err), st.landlock_err ?
+		    " and no Landlock (" : "", st.landlock_err ?
+		    landlock_why(st.landlock_err) : "", st.landlock_err ? ")" : "");
+	else if (st.landlock_err)
+		log_errno(LOG_NOTICE, 0, "Confinement degraded: no Landlock "
+		    "(%s), seccomp alone, ignoring",
+		    landlock_why(st.landlock_err));
+}
