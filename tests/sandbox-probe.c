@@ -1,0 +1,142 @@
+/*
+ * Test code only, for tests/50-sandbox.sh: an LD_PRELOAD shim that runs,
+ * inside a running v6fwd, what an attacker who took over the relay would
+ * try, and writes what the kernel answered to $PROBE_OUT. The v6fwd binary
+ * under test is unchanged: only the test loads this.
+ *
+ * The probes run at the first splice(2), the relay's first system call,
+ * which comes after v6fwd has confined itself. Each line is "NAME RESULT",
+ * RESULT being "ok" or the errno name (EPERM: seccomp; EACCES: Landlock).
+ *
+ * PROBE_MISSING plays an older kernel, to show each layer holding on its
+ * own and v6fwd degrading: with "seccomp" in it, seccomp(2) fails with
+ * EINVAL (no CONFIG_SECCOMP_FILTER); with "landlock", Landlock's calls fail
+ * with ENOSYS (before 5.13). Only the kernel's answer to v6fwd's request is
+ * changed, never v6fwd's code. With both missing the probes must succeed:
+ * that shows they can see a hole, so their refusals mean something.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static ssize_t	(*real_splice)(int, loff_t *, int, loff_t *, size_t,
+		    unsigned);
+static long	(*real_syscall)(long, ...);
+static int	out = -1;
+static int	presock = -1;	/* made before confinement, for connect/bind */
+static int	probed;
+
+__attribute__((constructor)) static void
+probe_init(void)
+{
+	const char *path = getenv("PROBE_OUT");
+
+	real_splice = (ssize_t (*)(int, loff_t *, int, loff_t *, size_t,
+	    unsigned))dlsym(RTLD_NEXT, "splice");
+	real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	if (path)
+		out = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0644);
+	presock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+static void
+report(const char *name, int r)
+{
+	char line[128];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s %s\n", name,
+	    r >= 0 ? "ok" : strerrorname_np(errno));
+	if (out >= 0 && n > 0)
+		(void)write(out, line, (size_t)n);
+}
+
+static struct sockaddr_in
+loopback(const char *env)
+{
+	struct sockaddr_in sin;
+	const char *p = env ? getenv(env) : NULL;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)(p ? atoi(p) : 0));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
+static void
+probe(void)
+{
+	struct sockaddr_in to = loopback("PROBE_PORT"), any = loopback(NULL);
+	const char *dir = getenv("PROBE_DIR");
+	char path[512];
+	char *const argv[] = { "sh", "-c", "echo exec ok >>\"$PROBE_OUT\"",
+	    NULL };
+	int fd;
+
+	report("open", fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC));
+	snprintf(path, sizeof(path), "%s/created", dir ? dir : "/tmp");
+	report("create", open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600));
+	report("socket", fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	report("bind", bind(presock, (struct sockaddr *)&any, sizeof(any)));
+	report("connect", connect(presock, (struct sockaddr *)&to,
+	    sizeof(to)));
+	report("signal", kill(getppid(), 0));
+	report("setuid", setuid(0));
+	report("unshare-user", unshare(CLONE_NEWUSER));
+	report("done", 0);
+	/* Last: should it work, it says so and the relay is gone. */
+	report("exec", execv("/bin/sh", argv));
+}
+
+ssize_t
+splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+    unsigned flags)
+{
+	if (!probed) {
+		probed = 1;
+		probe();
+	}
+	return real_splice(fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+/*
+ * v6fwd reaches Landlock and seccomp through syscall(2). Reading six
+ * arguments whatever the call is what glibc's own syscall() does.
+ */
+long
+syscall(long nr, ...)
+{
+	const char *missing = getenv("PROBE_MISSING");
+	long a[6];
+	va_list ap;
+	int i;
+
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (missing && nr == SYS_seccomp && strstr(missing, "seccomp")) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (missing && (nr == SYS_landlock_create_ruleset ||
+	    nr == SYS_landlock_restrict_self) && strstr(missing, "landlock")) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
