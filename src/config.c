@@ -241,7 +241,8 @@ settings_print(const struct settings *s, FILE *f)
 		fprintf(f, s->proxy_protocol ? " proxy-protocol=v%d" :
 		    " proxy-protocol=off", s->proxy_protocol);
 	if (s->set & SET_MAP_SOURCE)
-		fprintf(f, " map-source=%u", s->map_source);
+		fprintf(f, s->map_source ? " map-source=%u" : " map-source=off",
+		    s->map_source);
 	if (s->set & SET_MAP_POOL) {
 		struct in_addr a = { .s_addr = htonl(s->map_pool.addr) };
 		char buf[INET_ADDRSTRLEN];
