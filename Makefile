@@ -3,6 +3,8 @@ VERSION		= 0.1
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
 MANDIR		?= $(PREFIX)/share/man
+# Opt-in extras, such as the strict sandbox drop-in (v6fwd(8), SECURITY).
+DATADIR		?= $(PREFIX)/share/v6fwd
 PKG_SYSTEMD	= $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
 UNITDIR		?= $(or $(call PKG_SYSTEMD,systemdsystemunitdir),/lib/systemd/system)
 SYSUSERSDIR	?= $(or $(call PKG_SYSTEMD,sysusersdir),/usr/lib/sysusers.d)
@@ -59,6 +61,7 @@ install: v6fwd
 	install -Dm644 v6fwd@.service.tmp $(DESTDIR)$(UNITDIR)/v6fwd@.service
 	rm -f v6fwd@.service.tmp
 	install -Dm644 units/v6fwd.sysusers $(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
+	install -Dm644 units/v6fwd-strict.conf $(DESTDIR)$(DATADIR)/v6fwd-strict.conf
 
 # After install on a live system: create the user, load the units and
 # listen on PORT (2000 by default).
@@ -72,7 +75,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/v6fwd $(DESTDIR)$(MANDIR)/man8/v6fwd.8 \
 		$(DESTDIR)$(MANDIR)/man5/v6fwd.conf.5 \
 		$(DESTDIR)$(UNITDIR)/v6fwd@.socket $(DESTDIR)$(UNITDIR)/v6fwd@.service \
-		$(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
+		$(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf \
+		$(DESTDIR)$(DATADIR)/v6fwd-strict.conf
 
 clean:
 	rm -f v6fwd $(OBJS) tests/unit v6fwd@.service.tmp $(FUZZERS)
