@@ -15,12 +15,14 @@
 #             shipped row stays drop-in free, the installed units are copied
 #             to v6fwd-NAME@.socket/.service and the drop-in goes to
 #             /etc/systemd/system/v6fwd-NAME@.service.d/.
-# The configurations alternate, one client each in turn, in the same run,
-# so a busy machine weighs on all of them alike. Before the next client,
-# the previous instance's cgroup must be gone: otherwise PID 1 is still
-# stopping it (for a sandboxed unit, tearing down its namespaces) while it
-# starts the next one, and the cost of one configuration lands on the
-# next in turn. -u measures without that wait. One line per
+# The configurations alternate in the same run, one client each per round,
+# each round in a shuffled order, so that a busy machine weighs on all of
+# them alike. Before the next client, the previous instance must be gone
+# (its cgroup removed, and no helper of PID 1 left in init.scope, such as
+# the one removing a PrivateTmp= directory): otherwise PID 1 is still
+# stopping it while it starts the next one, and the cost of one
+# configuration lands on whichever comes next. -u measures without that
+# wait. One line per
 # configuration: p50, p90, ratio of p50 to bare's, and the service's
 # "systemd-analyze security" exposure.
 set -u
@@ -93,8 +95,10 @@ in_guest python3 "$GUEST_LIBEXEC/traffic.py" wait-listen 127.0.0.1 3002 >/dev/nu
 in_guest systemctl start "${sockets[@]}" || die "cannot start ${sockets[*]}"
 
 # A few connections each first: caches, the first fork of each unit.
-in_guest python3 "$GUEST_LIBEXEC/traffic.py" latency --count 5 "${targets[@]}" \
-    >/dev/null || die "warm-up connections failed"
+out=$(in_guest python3 "$GUEST_LIBEXEC/traffic.py" latency --count 5 \
+    "${targets[@]}") ||
+    die "warm-up connections failed: $out
+$(in_guest journalctl --no-pager -n 15 -o short-monotonic)"
 echo "# per-connection cost: $count sequential clients per configuration," \
     "alternating${settle[*]:+, each after the last instance is gone};" \
     "connect() to first reply byte; systemd" \

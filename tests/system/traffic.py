@@ -21,7 +21,8 @@
         sends one byte, gets it back, then sends nothing: prints how long
         until the relay ended the connection, and how (eof, rst, timeout)
     traffic.py latency --count N [--settle GLOB] NAME=[ADDR]:PORT...
-        sequential clients, the targets alternating: time from connect()
+        sequential clients, the targets alternating (each round in a
+        shuffled order): time from connect()
         to the first reply byte (the client sends one byte first); prints
         one line per target, and the ratio to the first one. With
         --settle, after each client it waits (bounded) until no path
@@ -394,10 +395,20 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
+def init_scope_busy():
+    """PID 1 forks helpers into init.scope to finish a stop (removing a
+    PrivateTmp= directory, say): they count as part of the last instance."""
+    try:
+        with open("/sys/fs/cgroup/init.scope/cgroup.procs") as f:
+            return len(f.read().split()) > 1
+    except OSError:
+        return False
+
+
 def settle(pattern, timeout=5.0):
     """Waits until no cgroup matches: the last instance is gone."""
     deadline = time.monotonic() + timeout
-    while glob.glob(pattern):
+    while glob.glob(pattern) or init_scope_busy():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.001)
@@ -413,8 +424,13 @@ def latency(count, targets, settle_glob=None, gap=0.0):
     samples = {name: [] for name, _, _ in parsed}
     failed = {name: 0 for name, _, _ in parsed}
     unsettled = 0
+    # Each round in its own order, so that no configuration always comes
+    # right after the same other one.
+    rng = random.Random(1)
+    order = list(parsed)
     for _ in range(count):
-        for name, addr, port in parsed:
+        rng.shuffle(order)
+        for name, addr, port in order:
             dt = one_sample(addr, port)
             if settle_glob and not settle(settle_glob):
                 unsettled += 1
