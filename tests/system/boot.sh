@@ -102,6 +102,11 @@ guest_check() {
 		GUEST_SKIP="no overlayfs"
 		return 1
 	fi
+	# The overlay's lower layer is the root file system alone.
+	if mountpoint -q /usr; then
+		GUEST_SKIP="/usr is a separate file system"
+		return 1
+	fi
 	if ! guest_cgroup2_root >/dev/null; then
 		GUEST_SKIP="no writable cgroup2 hierarchy"
 		return 1
