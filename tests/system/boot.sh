@@ -369,6 +369,8 @@ guest_pid1() {
 	pivot_root . .oldroot
 	umount -l /.oldroot
 	rmdir /.oldroot
+	# Never systemd on the real root: only on the throwaway overlay.
+	[ "$(stat -f -c %T /)" = overlayfs ]
 	set +e
 	exec env -i container=v6fwd-guest PATH="$GUEST_PATH" \
 	    setpriv --bounding-set "$GUEST_DROP_CAPS" -- \
