@@ -41,7 +41,12 @@ tests/unit: tests/unit.c $(LIBOBJS)
 		tests/unit.c $(LIBOBJS) $(LDFLAGS) \
 		$$(pkg-config --libs libsystemd)
 
-check: v6fwd tests/unit
+# Drives relay_run() directly, for stalls only exact buffer sizes reach.
+tests/relay-stall: tests/relay-stall.c $(LIBOBJS)
+	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -Isrc $(BASE_CFLAGS) $(CFLAGS) -o $@ \
+		tests/relay-stall.c $(LIBOBJS) $(LDFLAGS)
+
+check: v6fwd tests/unit tests/relay-stall
 	tests/run
 
 deps:
@@ -79,7 +84,7 @@ uninstall:
 		$(DESTDIR)$(DATADIR)/v6fwd-strict.conf
 
 clean:
-	rm -f v6fwd $(OBJS) tests/unit v6fwd@.service.tmp $(FUZZERS)
+	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall v6fwd@.service.tmp $(FUZZERS)
 
 # libFuzzer targets, each run FUZZ_SECONDS (0: replay the seeds only).
 FUZZ_SECONDS	?= 60

@@ -16,7 +16,6 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -73,15 +72,17 @@ is_peer_error(int err)
 	}
 }
 
-/* Bytes waiting in a socket's receive queue. */
-static int
-sock_pending(int fd)
+/*
+ * Has the socket anything for us: bytes, or the EOF (or reset) that ends
+ * them? FIONREAD would not do: it counts bytes only, and a FIN alone
+ * behind a full pipe is just as readable to poll().
+ */
+static bool
+sock_readable(int fd)
 {
-	int n = 0;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-	if (ioctl(fd, FIONREAD, &n) < 0)
-		return 0;
-	return n;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
 }
 
 static void
@@ -132,9 +133,14 @@ half_pump(struct relay *r, struct half *h)
 				/*
 				 * Either the socket is empty or the pipe is
 				 * full; only the latter may stop us polling
-				 * for input, or poll would spin.
+				 * for input, or poll would spin. The pipe is
+				 * full when the socket is readable: it holds
+				 * bytes, or only the EOF (the last bytes
+				 * filled the pipe's last slot), which poll
+				 * reports at once on every call.
 				 */
-				if (h->queued > 0 && sock_pending(r->fd[h->from]))
+				if (h->queued > 0 &&
+				    sock_readable(r->fd[h->from]))
 					h->full = true;
 			} else if (errno != EINTR) {
 				side_died(r, h->from, errno);

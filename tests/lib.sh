@@ -127,3 +127,22 @@ no_instances() {
 client() {
 	$PEER client "$1" "$RELAY_PORT" "${@:2}"
 }
+
+# hostile NAME SCENARIO [options]: one of tests/hostile.py's misbehaving
+# peers, both ends in one process, against the relay started last (on
+# RELAY_PORT, default target). Its findings are shown; any BAD one fails.
+hostile() {
+	local name=$1 out rc line
+	shift
+	out=$(timeout 100 python3 "$TOP/tests/hostile.py" "$@" \
+		--port "$RELAY_PORT" --activator "$RELAY_PID" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		echo "    $line"
+	done <<<"$out"
+	if ((rc == 0)); then
+		pass "$name"
+	else
+		fail "$name" "$(grep -m 1 -e '^BAD' -e Error <<<"$out" || echo "exit $rc")"
+	fi
+}

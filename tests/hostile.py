@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Misbehaving peers for the robustness tests (tests/4N-*.sh).
+
+    hostile.py SCENARIO --port P --activator PID [--idle SECONDS]
+
+Plays both ends in one process: the IPv4 backend on 127.0.0.1:P and the
+IPv6 client on [::1]:P, through a v6fwd already started by the test under
+systemd-socket-activate (PID) on that port. Being both ends, it knows what
+each sent and received, and it watches the v6fwd instance from outside:
+CPU time (utime+stime in /proc/PID/stat), resident memory, open fds, and
+when it exits. Prints one line per finding, "ok: ..." or "BAD: ...", and
+exits 0 only when every finding is ok. Every wait is bounded.
+"""
+import argparse
+import os
+import random
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+BAD = []
+
+
+def say(ok, what):
+    print(("ok: " if ok else "BAD: ") + what, flush=True)
+    if not ok:
+        BAD.append(what)
+
+
+def stream_bytes(seed, n):
+    return random.Random(seed).randbytes(n)
+
+
+class Stream:
+    """The deterministic byte stream of peer.py, checked as it arrives."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.buf = b""
+        self.n = 0
+        self.ok = True
+
+    def take(self, n):
+        while len(self.buf) < n:
+            self.buf += self.rng.randbytes(65536)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def check(self, b):
+        if b != self.take(len(b)):
+            self.ok = False
+        self.n += len(b)
+
+
+# --- the instance, seen from outside -----------------------------------------
+
+def children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        if int(st.rsplit(")", 1)[1].split()[1]) == ppid:
+            out.append(int(d))
+    return out
+
+
+def find_instance(activator, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        kids = children(activator)
+        if kids:
+            return kids[0]
+        time.sleep(0.02)
+    return None
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cpu_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            f = f.read().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])
+    except OSError:
+        return None
+
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def wait_exit(pid, timeout):
+    """Seconds until pid exits, or None if it outlives timeout."""
+    t = time.monotonic()
+    while time.monotonic() - t < timeout:
+        if not alive(pid):
+            return time.monotonic() - t
+        time.sleep(0.02)
+    return None
+
+
+class CpuMeter:
+    """CPU time of the instance over a span of wall time, as a percentage."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.c0 = cpu_ticks(pid)
+        self.t0 = time.monotonic()
+
+    def percent(self):
+        c = cpu_ticks(self.pid)
+        if c is None or self.c0 is None:
+            return None
+        wall = time.monotonic() - self.t0
+        return 100.0 * (c - self.c0) / TICK / wall, wall
+
+
+def check_cpu(meter, what, limit=5.0):
+    r = meter.percent()
+    if r is None:
+        say(False, f"{what}: the instance exited before CPU could be read")
+        return
+    pct, wall = r
+    say(pct < limit, f"{what}: instance CPU {pct:.1f}% of {wall:.1f} s "
+        f"(limit {limit:.0f}%)")
+
+
+# --- the two ends -------------------------------------------------------------
+
+def rst_close(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def ends(args, backend_rcvbuf=0, client_rcvbuf=0, client_mss=0):
+    """Listens as the backend, connects as the client; returns both ends."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if backend_rcvbuf:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, backend_rcvbuf)
+    ls.bind(("127.0.0.1", args.port))
+    ls.listen(8)
+    c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    if client_rcvbuf:
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, client_rcvbuf)
+    if client_mss:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, client_mss)
+    c.settimeout(10)
+    c.connect(("::1", args.port))
+    ls.settimeout(10)
+    b, _ = ls.accept()
+    ls.close()
+    b.settimeout(10)
+    pid = find_instance(args.activator)
+    if pid is None:
+        raise SystemExit("BAD: no v6fwd instance appeared")
+    return c, b, pid
+
+
+def read_end(s, timeout=10.0, keep=None):
+    """Reads to the end: returns (bytes, 'eof' | 'rst' | 'timeout')."""
+    n = 0
+    s.settimeout(timeout)
+    try:
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                return n, "eof"
+            if keep:
+                keep.check(b)
+            n += len(b)
+    except ConnectionResetError:
+        return n, "rst"
+    except socket.timeout:
+        return n, "timeout"
+
+
+def fill(s, limit=256 << 20, quiet=1.0, seed=1):
+    """Sends without blocking until the peer stops taking bytes for 'quiet'
+    seconds (back-pressure) or limit is reached; returns the count."""
+    s.setblocking(False)
+    src = Stream(seed)
+    sent, last = 0, time.monotonic()
+    chunk = src.take(65536)
+    while sent < limit and time.monotonic() - last < quiet:
+        try:
+            n = s.send(chunk)
+            sent += n
+            chunk = chunk[n:] or src.take(65536)
+            last = time.monotonic()
+        except BlockingIOError:
+            select.select([], [s], [], 0.05)
+    s.setblocking(True)
+    return sent
+
+
+# --- scenarios ----------------------------------------------------------------
+
+def sc_backpressure(args):
+    """The backend pushes up to 1 GiB; the client reads 4 KiB every 0.5 s.
+    Its MSS and buffer are an Internet client's, not loopback's (64 KiB
+    segments, megabytes of buffer), so that bytes keep trickling on the
+    wire while it reads: what the idle timeout must tell from silence."""
+    c, b, pid = ends(args, client_rcvbuf=65536, client_mss=1400)
+    stop = threading.Event()
+
+    def push():
+        src = Stream(2)
+        try:
+            for _ in range((1 << 30) // 65536):
+                if stop.is_set():
+                    break
+                b.sendall(src.take(65536))
+        except OSError:
+            pass
+    b.settimeout(None)
+    t = threading.Thread(target=push, daemon=True)
+    t.start()
+    time.sleep(1.0)     # let every buffer on the way fill
+    keep = Stream(2)
+    meter = CpuMeter(pid)
+    rss = []
+    died = False
+    end = time.monotonic() + args.seconds
+    c.settimeout(5)
+    while time.monotonic() < end:
+        try:
+            d = c.recv(args.chunk)
+        except ConnectionResetError:
+            died = True
+            break
+        if not d:
+            died = True
+            break
+        keep.check(d)
+        rss.append(rss_kib(pid))
+        time.sleep(0.5)
+    rate = keep.n / args.seconds
+    say(not died and alive(pid), f"slow reader ({rate / 1024:.1f} KiB/s) "
+        f"kept for {args.seconds:.0f} s" + (f" with --idle-timeout="
+        f"{args.idle:g}s" if args.idle else ""))
+    check_cpu(meter, "blocked on a slow reader")
+    rss = [r for r in rss if r is not None]
+    if rss:
+        say(max(rss) - min(rss) <= 256, f"RSS flat: {min(rss)} to "
+            f"{max(rss)} KiB over {len(rss)} samples")
+    say(keep.ok, f"{keep.n} bytes received, intact")
+    if args.idle:
+        # The reader stops: nothing moves any more, so the timeout ends it.
+        t0 = time.monotonic()
+        gone = wait_exit(pid, args.idle + 10)
+        say(gone is not None and gone >= args.idle - 0.1,
+            f"reader stopped: instance ended after "
+            f"{gone if gone is None else round(gone, 2)} s "
+            f"(idle timeout {args.idle:g} s)")
+        n, how = read_end(c, keep=keep)
+        say(how == "rst" and keep.ok, f"client then read {n} more bytes, "
+            f"intact, and a {how} (the stream was cut)")
+    stop.set()
+    rst_close(c)
+    b.close()
+
+
+def sc_silent(args):
+    """A client that connects and sends nothing."""
+    c, b, pid = ends(args)
+    meter = CpuMeter(pid)
+    t0 = time.monotonic()
+    n, how = read_end(c, timeout=args.idle + 10)
+    took = time.monotonic() - t0
+    say(how == "rst" and n == 0 and args.idle - 0.1 <= took,
+        f"silent client: {how} after {took:.2f} s, {n} bytes "
+        f"(idle timeout {args.idle:g} s)")
+    check_cpu(meter, "waiting on a silent client")
+    n, how = read_end(b, timeout=5)
+    say(n == 0 and how == "rst", f"backend saw {n} bytes, then {how}")
+
+
+def sc_trickle(args):
+    """A client that sends one byte every second, then stops."""
+    c, b, pid = ends(args)
+    meter = CpuMeter(pid)
+    sent = b""
+    for i in range(int(args.seconds)):
+        ch = bytes([0x41 + i % 26])
+        c.sendall(ch)
+        sent += ch
+        time.sleep(1.0)
+    say(alive(pid), f"1 byte/s client alive after {len(sent)} s "
+        f"(idle timeout {args.idle:g} s: bytes are traffic)")
+    check_cpu(meter, "relaying a 1-byte/s client")
+    got = b""
+    b.settimeout(2)
+    try:
+        while len(got) < len(sent):
+            d = b.recv(100)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    if args.term:
+        # RuntimeMaxSec= as systemd applies it: SIGTERM, then both reset.
+        os.kill(pid, signal.SIGTERM)
+        gone = wait_exit(pid, 5)
+        say(gone is not None, f"SIGTERM (RuntimeMaxSec=) ended it in "
+            f"{gone if gone is None else round(gone, 2)} s")
+    else:
+        t0 = time.monotonic()
+        gone = wait_exit(pid, args.idle + 10)
+        say(gone is not None and gone >= args.idle - 1.1,
+            f"client stopped: ended after "
+            f"{gone if gone is None else round(gone, 2)} s")
+    n, how = read_end(c, timeout=5)
+    say(how == "rst" and n == 0, f"client got {n} bytes and a {how}")
+    n, how = read_end(b, timeout=5)
+    say(got == sent and n == 0 and how == "rst",
+        f"backend got exactly the {len(got)} bytes sent "
+        f"({got!r}), then {n} more and a {how}")
+
+
+def sc_never_read(args):
+    """A backend that accepts and never reads."""
+    c, b, pid = ends(args, backend_rcvbuf=65536)
+    sent = fill(c)
+    say(sent < 256 << 20, f"back-pressure: client blocked after "
+        f"{sent / 1048576:.1f} MiB")
+    meter = CpuMeter(pid)
+    t0 = time.monotonic()
+    gone = wait_exit(pid, args.idle + 10)
+    took = time.monotonic() - t0
+    say(gone is not None and took >= args.idle - 1.2,
+        f"idle timeout ended it {took:.2f} s after the client blocked "
+        f"(idle timeout {args.idle:g} s)")
+    n, how = read_end(c, timeout=5)
+    say(how == "rst", f"client (whose bytes were lost) got a {how}")
+
+
+def sc_reset_mid(args):
+    """The backend resets mid-stream while the client reads slowly."""
+    c, b, pid = ends(args, client_rcvbuf=65536)
+    sent = fill(b, limit=32 << 20, quiet=0.5, seed=2)
+    rst_close(b)
+    keep = Stream(2)
+    time.sleep(0.5)
+    meter = CpuMeter(pid)
+    for _ in range(20):     # 2 s reading 8 KiB every 0.1 s
+        d = c.recv(8192)
+        keep.check(d)
+        time.sleep(0.1)
+    check_cpu(meter, "target reset, client reading slowly")
+    n, how = read_end(c, keep=keep)
+    say(how == "rst" and keep.ok and keep.n <= sent,
+        f"client got {keep.n} of {sent} bytes, intact, then a {how}")
+    gone = wait_exit(pid, 5)
+    say(gone is not None, "instance exited")
+
+
+def sc_accept_close(args):
+    """The backend closes at once; with --data the client had sent bytes."""
+    c, b, pid = ends(args)
+    if args.data:
+        c.sendall(b"x" * args.data)
+        time.sleep(0.2)
+    b.close()
+    t0 = time.monotonic()
+    n, how = read_end(c, timeout=5)
+    took = time.monotonic() - t0
+    if args.data:
+        if how == "eof":
+            # The FIN may come first; the lost bytes must still end in RST.
+            try:
+                c.sendall(b"y")
+                time.sleep(0.3)
+                n2, how = read_end(c, timeout=5)
+            except OSError:
+                how = "rst"
+        say(how == "rst", f"{args.data} bytes lost: client got a {how} "
+            f"in {took:.2f} s")
+    else:
+        say(how == "eof", f"nothing lost: client got a {how} in {took:.2f} s")
+        c.close()
+    gone = wait_exit(pid, 5)
+    say(gone is not None, "instance exited")
+
+
+def sc_half_idle(args):
+    """Idle half-closed connections: each side's EOF, then nothing moves."""
+    c, b, pid = ends(args)
+    c.shutdown(socket.SHUT_WR)
+    n, how = read_end(b, timeout=2)
+    say(how == "eof", f"client's FIN reached the backend ({how})")
+    meter = CpuMeter(pid)
+    time.sleep(2.0)
+    check_cpu(meter, "client half-closed, both idle")
+    b.sendall(b"late reply")
+    b.shutdown(socket.SHUT_WR)
+    n, how = read_end(c)
+    say(n == 10 and how == "eof", f"reply after 2 s: {n} bytes, {how}")
+    gone = wait_exit(pid, 5)
+    say(gone is not None, "instance exited")
+    c, b, pid = ends(args)
+    b.shutdown(socket.SHUT_WR)
+    n, how = read_end(c, timeout=2)
+    say(how == "eof", f"backend's FIN reached the client ({how})")
+    meter = CpuMeter(pid)
+    time.sleep(2.0)
+    check_cpu(meter, "backend half-closed, both idle")
+    c.sendall(b"still here")
+    c.shutdown(socket.SHUT_WR)
+    n, how = read_end(b)
+    say(n == 10 and how == "eof", f"client's bytes after 2 s: {n}, {how}")
+    gone = wait_exit(pid, 5)
+    say(gone is not None, "instance exited")
+
+
+SCENARIOS = {
+    "backpressure": sc_backpressure, "silent": sc_silent,
+    "trickle": sc_trickle, "never-read": sc_never_read,
+    "reset-mid": sc_reset_mid, "accept-close": sc_accept_close,
+    "half-idle": sc_half_idle,
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("scenario", choices=sorted(SCENARIOS))
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--activator", type=int, required=True)
+    p.add_argument("--idle", type=float, default=0)
+    p.add_argument("--seconds", type=float, default=6)
+    p.add_argument("--data", type=int, default=0)
+    p.add_argument("--chunk", type=int, default=4096)
+    p.add_argument("--term", action="store_true")
+    args = p.parse_args()
+    try:
+        SCENARIOS[args.scenario](args)
+    except OSError as e:
+        say(False, f"{args.scenario}: {e.__class__.__name__}: {e}")
+    return 1 if BAD else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
