@@ -89,7 +89,8 @@ clean:
 # libFuzzer targets, each run FUZZ_SECONDS (0: replay the seeds only).
 FUZZ_SECONDS	?= 60
 FUZZ_CC		?= clang
-FUZZERS		= tests/fuzz/fuzz-target tests/fuzz/fuzz-config tests/fuzz/fuzz-time
+FUZZERS		= tests/fuzz/fuzz-target tests/fuzz/fuzz-config tests/fuzz/fuzz-time \
+		  tests/fuzz/fuzz-proxy
 
 tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(SRCS) src/*.h
 	$(FUZZ_CC) $(BASE_CPPFLAGS) -Isrc $(BASE_CFLAGS) -O1 \
