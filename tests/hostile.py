@@ -437,11 +437,168 @@ def sc_half_idle(args):
     say(gone is not None, "instance exited")
 
 
+def fd_kinds(pid):
+    """The instance's open fds, as {fd: 'socket' | 'pipe' | other target}."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            t = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        out[int(fd)] = t.split(":")[0] if t[:5] in ("socke", "pipe:") else t
+    return out
+
+
+def pipe_sizes(pid):
+    """F_GETPIPE_SZ of each pipe the instance holds, through /proc (each
+    pipe once, though the instance holds both its ends)."""
+    import fcntl
+    sizes, seen = [], set()
+    for fd, kind in fd_kinds(pid).items():
+        if kind != "pipe":
+            continue
+        try:
+            inode = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if inode in seen:
+                continue
+            seen.add(inode)
+            f = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            sizes.append(fcntl.fcntl(f, 1032))     # F_GETPIPE_SZ
+        finally:
+            os.close(f)
+    return sizes
+
+
+def sc_many(args):
+    """Holds --count connections at once, each echoing --data bytes of its
+    own stream; checks every instance's fds, then releases them all."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", args.port))
+    ls.listen(4096)
+    eofs = []
+
+    def echo(conn):
+        try:
+            while True:
+                d = conn.recv(1 << 16)
+                if not d:
+                    break
+                conn.sendall(d)
+            conn.shutdown(socket.SHUT_WR)
+            eofs.append(1)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def acceptor():
+        while True:
+            try:
+                conn, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+    threading.Thread(target=acceptor, daemon=True).start()
+
+    clients = []
+    t0 = time.monotonic()
+    for i in range(args.count):
+        c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        c.settimeout(30)
+        c.connect(("::1", args.port))
+        clients.append(c)
+    # Every connection echoes its own stream: all of it, nothing else.
+    size = args.data
+    for i, c in enumerate(clients):
+        c.sendall(stream_bytes(1000 + i, size))
+    intact = 0
+    for i, c in enumerate(clients):
+        want = stream_bytes(1000 + i, size)
+        got = b""
+        while len(got) < size:
+            d = c.recv(1 << 16)
+            if not d:
+                break
+            got += d
+        intact += got == want
+    say(intact == args.count, f"{args.count} connections held at once, "
+        f"{intact} echoed {size} bytes intact "
+        f"({time.monotonic() - t0:.1f} s)")
+
+    pids = children(args.activator)
+    say(len(pids) == args.count, f"{len(pids)} instances running")
+    # Exactly: stdin, stdout, stderr, the two sockets, two pipes (4 ends).
+    wrong = []
+    for pid in pids:
+        k = fd_kinds(pid)
+        socks = sum(1 for v in k.values() if v == "socket")
+        pipes = sum(1 for v in k.values() if v == "pipe")
+        if sorted(k) != list(range(9)) or socks != 2 or pipes != 4:
+            wrong.append((pid, sorted(k.items())))
+    say(not wrong, f"every instance has exactly fds 0-8: 0-2, 2 sockets, "
+        f"4 pipe ends" + (f"; first wrong: {wrong[0]}" if wrong else ""))
+    if args.pipes:
+        sizes = {}
+        for pid in pids:
+            for sz in pipe_sizes(pid):
+                sizes[sz] = sizes.get(sz, 0) + 1
+        small = sum(n for sz, n in sizes.items() if sz < 65536)
+        say(small > 0, "pipes past the per-user budget get 2 pages: "
+            + ", ".join(f"{n} of {sz // 1024} KiB" for sz, n in
+                        sorted(sizes.items())))
+        # Pipes are handed out in order: the last connections got the
+        # small ones. A bigger load through them, both ways at once.
+        big = 4 << 20
+        ok = 0
+        for i, c in enumerate(clients[-args.pipes:]):
+            data = stream_bytes(5000 + i, big)
+            got = []
+
+            def reader(sock=c, out=got):
+                n = 0
+                while n < big:
+                    d = sock.recv(1 << 16)
+                    if not d:
+                        break
+                    out.append(d)
+                    n += len(d)
+            t = threading.Thread(target=reader)
+            t.start()
+            c.sendall(data)
+            t.join(60)
+            ok += b"".join(got) == data
+        say(ok == args.pipes, f"{ok} of {args.pipes} small-pipe connections "
+            f"relayed 4 MiB each way intact")
+
+    # Release: each client sends its FIN; every instance must exit.
+    for c in clients:
+        c.shutdown(socket.SHUT_WR)
+    ends = {"eof": 0}
+    for c in clients:
+        n, how = read_end(c, timeout=30)
+        ends[how] = ends.get(how, 0) + 1
+        c.close()
+    say(ends["eof"] == args.count, f"released: client ends {ends}")
+    t1 = time.monotonic()
+    left = pids
+    while left and time.monotonic() - t1 < 60:
+        left = [p for p in left if alive(p)]
+        time.sleep(0.1)
+    say(not left, f"every instance exited ({len(left)} left after "
+        f"{time.monotonic() - t1:.1f} s)")
+    say(len(eofs) == args.count, f"the backend saw {len(eofs)} clean EOFs")
+    ls.close()
+
+
 SCENARIOS = {
     "backpressure": sc_backpressure, "silent": sc_silent,
     "trickle": sc_trickle, "never-read": sc_never_read,
     "reset-mid": sc_reset_mid, "accept-close": sc_accept_close,
-    "half-idle": sc_half_idle,
+    "half-idle": sc_half_idle, "many": sc_many,
 }
 
 
@@ -455,6 +612,8 @@ def main():
     p.add_argument("--data", type=int, default=0)
     p.add_argument("--chunk", type=int, default=4096)
     p.add_argument("--term", action="store_true")
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--pipes", type=int, default=0)
     args = p.parse_args()
     try:
         SCENARIOS[args.scenario](args)
