@@ -75,14 +75,16 @@ is_peer_error(int err)
 /*
  * Has the socket anything for us: bytes, or the EOF (or reset) that ends
  * them? FIONREAD would not do: it counts bytes only, and a FIN alone
- * behind a full pipe is just as readable to poll().
+ * behind a full pipe is just as readable to poll(). ppoll(), not poll():
+ * the seccomp allow-list (sandbox.c) has only the one the relay waits in.
  */
 static bool
 sock_readable(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	const struct timespec zero = { 0, 0 };
 
-	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+	return ppoll(&pfd, 1, &zero, NULL) > 0 && (pfd.revents & POLLIN);
 }
 
 static void
