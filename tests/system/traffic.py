@@ -49,8 +49,14 @@ F_GETPIPE_SZ = 1032
 
 
 def raise_nofile():
+    """Floods need more than a login's 1024 descriptors; root may raise
+    the hard limit too."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    want = max(hard, 65536) if hard != resource.RLIM_INFINITY else hard
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    except (OSError, ValueError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def payload(seed, n):
@@ -279,6 +285,12 @@ def step(sel, c, ev):
 
 def many(port, count, dst, srcs, nbytes, at_hold, timeout):
     raise_nofile()
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and count + 64 > soft:
+        print(json.dumps({"error": "%d connections need more than the %d "
+                          "file descriptors allowed (ulimit -n)" %
+                          (count, soft)}))
+        return 1
     sel = selectors.DefaultSelector()
     conns = []
     t0 = time.monotonic()
