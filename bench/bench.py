@@ -290,13 +290,18 @@ def test_bulk(cfg, load, direction, secs, backend_port):
 def test_short(cfg, load, conc, secs, backend_port):
     host, port = endpoint(cfg, backend_port)
     cfg.quiesce()
+    c0 = cfg.cpu()
     kv = run_client(load, ["short", host, str(port), str(conc),
                            str(int(secs * 1000))], secs + 60)
     if int(kv["errors"]):
         log(f"  {cfg.name} c{conc}: {kv['errors']} failed connections")
-    return {f"c{conc}_rate": float(kv["rate"]),
-            f"c{conc}_p50": float(kv["p50_us"]),
-            f"c{conc}_p99": float(kv["p99_us"])}
+    res = {f"c{conc}_rate": float(kv["rate"]),
+           f"c{conc}_p50": float(kv["p50_us"]),
+           f"c{conc}_p99": float(kv["p99_us"])}
+    if cfg.kind != "direct" and int(kv["conns"]):
+        cfg.quiesce()
+        res[f"c{conc}_cpu"] = (cfg.cpu() - c0) * 1e3 / int(kv["conns"])
+    return res
 
 
 def hold(cfg, load, n, measure):
@@ -380,7 +385,10 @@ def table(cfgs, results):
             m = median(results, c.name, key)
             v = median(results, "v6fwd", key)
             cell = fmt(m)
-            if m and v and c.name != "v6fwd":
+            # A marginal figure near zero (a daemon's PSS per connection)
+            # gives no meaningful ratio.
+            if m and v and c.name != "v6fwd" and (key != "pss_conn" or
+                                                  m >= 1):
                 cell += f" ({v / m:.2f})"
             cells.append(cell)
         rows.append(f"| {c.name} | " + " | ".join(cells) + " |")
@@ -388,15 +396,16 @@ def table(cfgs, results):
 
 
 def cpu_table(cfgs, results):
-    """Why bulk through a relay cannot reach the direct figure on a
-    machine whose CPUs the client and backend already keep busy."""
-    rows = ["| relay | up: all CPU s/GiB | down: all CPU s/GiB |",
-            "|---|---|---|"]
+    """Where the CPU goes: in bulk, for all processes together (why a relay
+    cannot reach the direct figure on a machine whose CPUs the client and
+    backend already keep busy); per short connection, for the relay."""
+    rows = ["| relay | bulk up: all CPU s/GiB | bulk down: all CPU s/GiB "
+            "| relay CPU ms/conn c1 | relay CPU ms/conn c16 |",
+            "|---|---|---|---|---|"]
     for c in cfgs:
-        up = median(results, c.name, "up_all")
-        down = median(results, c.name, "down_all")
-        if up is not None:
-            rows.append(f"| {c.name} | {fmt(up)} | {fmt(down)} |")
+        cells = [fmt(median(results, c.name, k)) for k in
+                 ("up_all", "down_all", "c1_cpu", "c16_cpu")]
+        rows.append(f"| {c.name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -416,7 +425,7 @@ def targets(cfgs, results):
             lines.append(f"- {text}: not measured")
             return
         ok = r >= want if higher else r <= want
-        lines.append(f"- {text}: {r:.2f} (want {'≥' if higher else '≤'} "
+        lines.append(f"- {text}: {r:.3f} (want {'≥' if higher else '≤'} "
                      f"{want}) {verdict(ok)}")
 
     for d in ("up", "down"):
@@ -594,8 +603,10 @@ def main():
         "",
         table(cfgs, results),
         "",
-        "Bulk, CPU of client, backend and relay together per GiB (the "
-        "client and backend are the same programs in every row):",
+        "CPU: in bulk, of client, backend and relay together per GiB (the "
+        "client and backend are the same programs in every row); per short "
+        "connection, of the relay's processes (per-connection relays: "
+        "including the activator's accept and fork):",
         "",
         cpu_table(cfgs, results),
         "",
