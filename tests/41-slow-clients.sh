@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Goal of this test: clients that hold a connection without using it are
 # ended by the configured limits, and the backend never sees a stray byte.
-# (1) A client that connects and sends nothing: --idle-timeout=1s resets
-# both sides after 1 s; the backend saw 0 bytes, then a RST. (2) A client
+# (1) A client that connects and sends nothing: --idle-timeout=2s resets
+# both sides after 2 s; the backend saw 0 bytes, then a RST. (2) A client
 # that sends one byte a second: bytes are traffic, so --idle-timeout=2s
 # leaves it alone for 5 s, and ends it 2 s after it stops; the backend got
 # exactly the bytes sent. (3) Against a client trickling forever, an idle
@@ -13,9 +13,9 @@
 . "$(dirname "$0")/lib.sh"
 
 port=$(free_port) || exit 1
-relay "$port" --idle-timeout=1s || exit 1
+relay "$port" --idle-timeout=2s || exit 1
 hostile "silent client: reset by the idle timeout, backend saw nothing" \
-	silent --idle 1
+	silent --idle 2
 check "no instance left running" no_instances
 kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 

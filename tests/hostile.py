@@ -287,14 +287,15 @@ def sc_backpressure(args):
 def sc_silent(args):
     """A client that connects and sends nothing."""
     c, b, pid = ends(args)
-    meter = CpuMeter(pid)
     t0 = time.monotonic()
+    meter = CpuMeter(pid)
+    time.sleep(args.idle * 0.75)     # measured before the timeout ends it
+    check_cpu(meter, "waiting on a silent client")
     n, how = read_end(c, timeout=args.idle + 10)
     took = time.monotonic() - t0
     say(how == "rst" and n == 0 and args.idle - 0.1 <= took,
         f"silent client: {how} after {took:.2f} s, {n} bytes "
         f"(idle timeout {args.idle:g} s)")
-    check_cpu(meter, "waiting on a silent client")
     n, how = read_end(b, timeout=5)
     say(n == 0 and how == "rst", f"backend saw {n} bytes, then {how}")
 
@@ -348,8 +349,10 @@ def sc_never_read(args):
     sent = fill(c)
     say(sent < 256 << 20, f"back-pressure: client blocked after "
         f"{sent / 1048576:.1f} MiB")
-    meter = CpuMeter(pid)
     t0 = time.monotonic()
+    meter = CpuMeter(pid)
+    time.sleep(0.7)     # the fill waited 1 s for the stall already
+    check_cpu(meter, "client blocked by a never-reading backend")
     gone = wait_exit(pid, args.idle + 10)
     took = time.monotonic() - t0
     say(gone is not None and took >= args.idle - 1.2,
