@@ -349,7 +349,9 @@ main(int argc, char *argv[])
 		return EXIT_TARGET;
 	}
 	sandbox_apply();
-	r = relay_run(c.fd, target_fd, s.idle_timeout, 0, &sigmask, &res);
+	r = relay_run(c.fd, target_fd, &(struct relay_opts){
+	    .idle_timeout = s.idle_timeout, .pipe_grow = RELAY_PIPE_GROW },
+	    &sigmask, &res);
 	log_connection(&res, now_usec() - start);
 	return r < 0 ? EXIT_RELAY : EXIT_OK;
 }

@@ -38,6 +38,7 @@ struct half {
 	bool		full;		/* the pipe is full: read no more yet */
 	bool		shut;		/* EOF passed on to 'to' */
 	bool		stopped;	/* 'to' is gone: this half is abandoned */
+	bool		grown;		/* the pipe was grown once */
 };
 
 struct relay {
@@ -46,6 +47,7 @@ struct relay {
 	int		dead[2];	/* errno that killed a side, or 0 */
 	bool		hup[2];		/* poll said HUP with no error */
 	int		first;
+	int		pipe_grow;	/* bytes a full pipe grows to, 0: never */
 };
 
 const char *
@@ -105,6 +107,28 @@ side_died(struct relay *r, int side, int err)
 }
 
 /*
+ * The pipe is full and the socket has more. The first time, the pipe is
+ * grown to r->pipe_grow: a bulk transfer then needs a third to a fifth of
+ * the splice calls (bench/PROFILE.md), while short connections, which never
+ * fill a pipe, keep the default and leave the budget of pipe pages that all
+ * instances share (fs.pipe-user-pages-soft) alone. Past that budget the
+ * kernel refuses with EPERM, which is fine: the pipe stays as it was.
+ * Returns true when the pipe has room again.
+ */
+static bool
+half_full(struct relay *r, struct half *h)
+{
+	if (!h->grown && r->pipe_grow > 0) {
+		h->grown = true;
+		if (fcntl(h->pipe[1], F_SETPIPE_SZ, r->pipe_grow) > 0 &&
+		    sock_readable(r->fd[h->from]))
+			return true;
+	}
+	h->full = true;
+	return false;
+}
+
+/*
  * Moves what can be moved now in one direction without blocking. Returns
  * true when any byte moved. Errors are recorded against the side they
  * happened on; the caller decides what follows.
@@ -143,7 +167,7 @@ half_pump(struct relay *r, struct half *h)
 				 */
 				if (h->queued > 0 &&
 				    sock_readable(r->fd[h->from]))
-					h->full = true;
+					progress |= half_full(r, h);
 			} else if (errno != EINTR) {
 				side_died(r, h->from, errno);
 				h->eof = true;
@@ -271,14 +295,15 @@ relay_done(const struct relay *r, int *dead_side)
 
 /*
  * Relays between client_fd and target_fd until both directions end, a side
- * resets, nothing moves for idle_timeout (0: never), or a signal arrives.
- * Takes ownership of both fds and closes them, with a RST where the
- * connection did not end cleanly.
+ * resets, nothing moves for the idle timeout, or a signal arrives. Takes
+ * ownership of both fds and closes them, with a RST where the connection
+ * did not end cleanly.
  */
 int
-relay_run(int client_fd, int target_fd, uint64_t idle_timeout, int pipe_size,
+relay_run(int client_fd, int target_fd, const struct relay_opts *o,
     const sigset_t *sigmask, struct relay_result *res)
 {
+	uint64_t idle_timeout = o->idle_timeout;
 	struct relay r;
 	struct pollfd pfd[2];
 	uint64_t last = now_usec();
@@ -289,12 +314,15 @@ relay_run(int client_fd, int target_fd, uint64_t idle_timeout, int pipe_size,
 	r.fd[SIDE_CLIENT] = client_fd;
 	r.fd[SIDE_TARGET] = target_fd;
 	r.first = -1;
+	r.pipe_grow = o->pipe_grow;
 	res->error_side = -1;
 	res->end = RELAY_ERROR;
 	r.half[1].pipe[0] = r.half[1].pipe[1] = -1;
 
-	if ((n = half_open(&r.half[SIDE_CLIENT], SIDE_CLIENT, pipe_size)) < 0 ||
-	    (n = half_open(&r.half[SIDE_TARGET], SIDE_TARGET, pipe_size)) < 0) {
+	if ((n = half_open(&r.half[SIDE_CLIENT], SIDE_CLIENT,
+	    o->pipe_size)) < 0 ||
+	    (n = half_open(&r.half[SIDE_TARGET], SIDE_TARGET,
+	    o->pipe_size)) < 0) {
 		res->error = -n;
 		goto out;
 	}

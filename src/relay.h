@@ -28,7 +28,16 @@ struct relay_result {
 	int		error_side;	/* side it happened on, or -1 */
 };
 
-int	relay_run(int, int, uint64_t, int, const sigset_t *,
+/* A full pipe grows to this once: see half_full() in relay.c. */
+#define RELAY_PIPE_GROW	(256 * 1024)
+
+struct relay_opts {
+	uint64_t	idle_timeout;	/* 0: never */
+	int		pipe_size;	/* initial, 0: the kernel's default */
+	int		pipe_grow;	/* 0: never grow */
+};
+
+int	relay_run(int, int, const struct relay_opts *, const sigset_t *,
 	    struct relay_result *);
 const char *relay_side_name(int);
 

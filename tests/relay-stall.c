@@ -158,7 +158,8 @@ fin_behind_full_pipe(const char *name, int pipe_size, int singles, int last)
 	if ((pid = fork()) == 0) {
 		close(cpeer);
 		close(tpeer);
-		relay_run(crelay, trelay, 0, pipe_size, &mask, &res);
+		relay_run(crelay, trelay, &(struct relay_opts){
+		    .pipe_size = pipe_size }, &mask, &res);
 		_exit(res.end == RELAY_FIN ? 0 : 10 + (int)res.end);
 	}
 	/* The parent keeps the relay's fds too, to read their queues. */
