@@ -62,9 +62,9 @@ install: v6fwd
 	install -Dm644 man/v6fwd.8 $(DESTDIR)$(MANDIR)/man8/v6fwd.8
 	install -Dm644 man/v6fwd.conf.5 $(DESTDIR)$(MANDIR)/man5/v6fwd.conf.5
 	install -Dm644 units/v6fwd@.socket $(DESTDIR)$(UNITDIR)/v6fwd@.socket
-	sed 's|@BINDIR@|$(BINDIR)|g' units/v6fwd@.service.in > v6fwd@.service.tmp
-	install -Dm644 v6fwd@.service.tmp $(DESTDIR)$(UNITDIR)/v6fwd@.service
-	rm -f v6fwd@.service.tmp
+	sed 's|@BINDIR@|$(BINDIR)|g' units/v6fwd@.service.in \
+		> $(DESTDIR)$(UNITDIR)/v6fwd@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/v6fwd@.service
 	install -Dm644 units/v6fwd.sysusers $(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
 	install -Dm644 units/v6fwd-strict.conf $(DESTDIR)$(DATADIR)/v6fwd-strict.conf
 
@@ -84,7 +84,7 @@ uninstall:
 		$(DESTDIR)$(DATADIR)/v6fwd-strict.conf
 
 clean:
-	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall v6fwd@.service.tmp $(FUZZERS)
+	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall $(FUZZERS)
 
 # libFuzzer targets, each run FUZZ_SECONDS (0: replay the seeds only).
 FUZZ_SECONDS	?= 60
