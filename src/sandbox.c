@@ -39,6 +39,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,7 +162,7 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_setsockopt),			/* SO_LINGER for a RST */
 	ALLOW(__NR_shutdown),			/* passing an EOF on */
 	ALLOW(__NR_close),
-	ALLOW_ARG(__NR_ioctl, 1, FIONREAD),	/* is the pipe or the socket full? */
+	ALLOW_ARG(__NR_ioctl, 1, SIOCOUTQ),	/* has journald read our record? */
 	ALLOW(__NR_pipe2),			/* its two pipes */
 	ALLOW_ARG(__NR_fcntl, 1, F_SETPIPE_SZ),
 	ALLOW(__NR_clock_gettime),		/* if the vDSO falls back */
