@@ -222,7 +222,16 @@ relay_poll_set(const struct relay *r, struct pollfd pfd[2])
 		 */
 		watch = ev != 0 || (!rd->full && !(rd->eof && wr->shut) &&
 		    !r->hup[s]);
-		pfd[s].fd = watch && !r->dead[s] ? r->fd[s] : -1;
+		/*
+		 * A dead side is watched only while what it sent before it
+		 * died is still to be read: a pump that stopped at
+		 * PUMP_ROUNDS with more of it waiting must be woken to go
+		 * on, and nothing else would wake it. The socket is readable
+		 * at once, so the wait is none until that half reads its end.
+		 */
+		if (r->dead[s] && !(ev & POLLIN))
+			watch = false;
+		pfd[s].fd = watch ? r->fd[s] : -1;
 		pfd[s].events = ev;
 		pfd[s].revents = 0;
 	}

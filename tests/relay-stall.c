@@ -13,6 +13,12 @@
  * poll() for input, which reports the EOF at once on every call: 100% CPU
  * until the client read. Pipes past the per-user pipe budget have one or
  * two slots, so under load this is not rare.
+ *
+ * And a hang found by tests/42 under ASan: the target resets while more
+ * of its bytes wait in the relay's socket than one wake-up moves (16
+ * rounds of a pipe). The relay stopped after its 16 rounds and waited in
+ * poll() for a dead socket it no longer watched: the client got part of
+ * the stream and then nothing, never the RST, until an idle timeout.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -201,8 +207,19 @@ fin_behind_full_pipe(const char *name, int pipe_size, int singles, int last)
 	}
 	snprintf(what, sizeof(what), "%s: set up, the pipe full and nothing "
 	    "queued behind it", name);
-	ok(queue(trelay, FIONREAD) == 0 &&
-	    in_pipe(sent, cpeer, crelay, tpeer, trelay) > singles, what, detail);
+	if (queue(trelay, FIONREAD) != 0 ||
+	    in_pipe(sent, cpeer, crelay, tpeer, trelay) <= singles) {
+		/* The kernel's timing beat us three times: no verdict. */
+		printf("SKIP: %s: %s\n", what, detail);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		close(cpeer);
+		close(crelay);
+		close(trelay);
+		close(tpeer);
+		return 1;
+	}
+	ok(1, what, detail);
 
 	shutdown(tpeer, SHUT_WR);
 	msleep(200);
@@ -234,6 +251,88 @@ fin_behind_full_pipe(const char *name, int pipe_size, int singles, int last)
 	return 1;
 }
 
+/*
+ * The target sends much more than the pipe holds while the client does
+ * not read, then resets; then the client reads as fast as it can. All
+ * that reached the relay's socket before the reset, or a prefix of it,
+ * must arrive, then a RST, and the relay must end: within 10 s here.
+ */
+static void
+reset_behind_full_pipe(const char *name, int pipe_size, int pipe_grow)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct timeval tv = { .tv_sec = 10 };
+	int cpeer, crelay, tpeer, trelay, status, i, err, stalls;
+	int big = 4 << 20;
+	struct relay_result res;
+	char buf[65536], what[160], detail[160];
+	long sent = 0, got = 0, n;
+	sigset_t mask;
+	pid_t pid;
+
+	/*
+	 * Small buffers on the client's leg and a big one on the target's,
+	 * so that the bytes wait in the relay's target socket; once the
+	 * target has reset, the client's leg gets big buffers too, so that
+	 * no write blocks while the relay drains that socket.
+	 */
+	if (tcp_pair(&cpeer, &crelay, CLIENT_RCVBUF, RELAY_SNDBUF) < 0 ||
+	    tcp_pair(&tpeer, &trelay, 0, 0) < 0) {
+		ok(0, name, strerror(errno));
+		return;
+	}
+	setsockopt(trelay, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	if ((pid = fork()) == 0) {
+		close(cpeer);
+		close(tpeer);
+		relay_run(crelay, trelay, &(struct relay_opts){
+		    .pipe_size = pipe_size, .pipe_grow = pipe_grow },
+		    &mask, &res);
+		_exit(res.end == RELAY_RESET ? 0 : 10 + (int)res.end);
+	}
+	memset(buf, 'r', sizeof(buf));
+	/*
+	 * Until every buffer on the way is full (300 ms without progress):
+	 * megabytes then wait in the relay's socket, far more than one
+	 * wake-up moves.
+	 */
+	for (i = 0, stalls = 0; i < 2000 && stalls < 30; i++) {
+		if ((n = send(tpeer, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			sent += n;
+			stalls = 0;
+		} else {
+			msleep(10);
+			stalls++;
+		}
+	}
+	setsockopt(tpeer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(tpeer);
+	msleep(300);
+	setsockopt(cpeer, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	setsockopt(crelay, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	close(crelay);	/* the relay's RST must not wait for our copy */
+	setsockopt(cpeer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while ((n = recv(cpeer, buf, sizeof(buf), 0)) > 0)
+		got += n;
+	err = n < 0 ? errno : 0;
+	snprintf(what, sizeof(what), "%s: the client gets bytes, then a RST",
+	    name);
+	snprintf(detail, sizeof(detail), "%ld of %ld bytes, then %s", got,
+	    sent, n == 0 ? "EOF" : strerror(err));
+	ok(got > 0 && n < 0 && err == ECONNRESET, what, detail);
+	if (err == EAGAIN)
+		kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	snprintf(what, sizeof(what), "%s: the relay ends with RST", name);
+	snprintf(detail, sizeof(detail), "%s %d", WIFEXITED(status) ?
+	    "status" : "killed by", WIFEXITED(status) ? WEXITSTATUS(status) :
+	    WTERMSIG(status));
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, what, detail);
+	close(cpeer);
+	close(trelay);
+}
+
 int
 main(void)
 {
@@ -253,5 +352,8 @@ main(void)
 		if (fin_behind_full_pipe("FIN behind a full default pipe",
 		    0, 15, i == 2))
 			break;
+	reset_behind_full_pipe("RST behind a full one-page pipe", 4096, 0);
+	reset_behind_full_pipe("RST behind a full pipe grown as v6fwd does", 0,
+	    RELAY_PIPE_GROW);
 	return failures > 0;
 }
