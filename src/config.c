@@ -388,6 +388,12 @@ config_walk(const char *path,
 		fn(userdata, NULL, 0, "file is larger than 64 KiB");
 		return 1;
 	}
+	/* A NUL would end the text early and hide every rule after it. */
+	if (memchr(buf, '\0', (size_t)len)) {
+		fn(userdata, NULL, 0, "file contains a NUL byte: not a text "
+		    "file");
+		return 1;
+	}
 	buf[len] = '\0';
 
 	for (line = buf; line && *line; line = next) {

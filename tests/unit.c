@@ -243,6 +243,18 @@ test_config(void)
 		    strncmp(why, p, strlen(p)) == 0, what, why);
 	}
 
+	{
+		FILE *f = fopen(p, "w");
+
+		fwrite("2000 127.0.0.1\n\0" "2001 127.0.0.2\n", 1, 31, f);
+		fclose(f);
+		why[0] = '\0';
+		local6(&l, "::1", 2001);
+		r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+		ok(r == -EINVAL && strstr(why, "NUL byte"),
+		    "config: a NUL byte invalidates the file", why);
+	}
+
 	unlink(p);
 	local6(&l, "::1", 2000);
 	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
