@@ -308,12 +308,17 @@ log_connection(const struct relay_result *res, uint64_t duration)
 	if (ctx.source[0])
 		snprintf(from, sizeof(from), " from %s:%u", ctx.source,
 		    ctx.source_port);
+	/* Milliseconds under a second: most connections would read 0.000 s. */
 	snprintf(msg, sizeof(msg), "%s -> [%s]:%u -> %s%s: %s; %" PRIu64
 	    " bytes from client, %" PRIu64 " bytes from target%s, %" PRIu64
-	    ".%03" PRIu64 " s%s%s", ctx.peer, ctx.local, ctx.local_port,
+	    ".%03" PRIu64 " %s%s%s", ctx.peer, ctx.local, ctx.local_port,
 	    ctx.target, from, how, res->bytes[SIDE_CLIENT],
-	    res->bytes[SIDE_TARGET], lost, duration / USEC_PER_SEC,
-	    duration % USEC_PER_SEC / 1000, ctx.id[0] ? ", id " : "", ctx.id);
+	    res->bytes[SIDE_TARGET], lost,
+	    duration < USEC_PER_SEC ? duration / 1000 : duration / USEC_PER_SEC,
+	    duration < USEC_PER_SEC ? duration % 1000 :
+	    duration % USEC_PER_SEC / 1000,
+	    duration < USEC_PER_SEC ? "ms" : "s", ctx.id[0] ? ", id " : "",
+	    ctx.id);
 
 	record_add(&r, "MESSAGE_ID", "%s", MESSAGE_ID_CONNECTION);
 	record_add(&r, "PRIORITY", "%d", res->end == RELAY_ERROR ? LOG_ERR :

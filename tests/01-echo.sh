@@ -10,7 +10,7 @@ backend echo || exit 1
 relay "$BACKEND_PORT" || exit 1
 check "echo through the default target" client echo --arg 5000
 check "one record with client, target, counts and end" \
-	log_has "^v6fwd: \[::1\]:[0-9]+ -> \[::1\]:$BACKEND_PORT -> 127\.0\.0\.1:$BACKEND_PORT: client closed first \(FIN\); 5000 bytes from client, 5000 bytes from target, [0-9.]+ s, id [0-9a-f]{32}$"
+	log_has "^v6fwd: \[::1\]:[0-9]+ -> \[::1\]:$BACKEND_PORT -> 127\.0\.0\.1:$BACKEND_PORT: client closed first \(FIN\); 5000 bytes from client, 5000 bytes from target, [0-9]+\.[0-9]{3} m?s, id [0-9a-f]{32}$"
 check "no instance left running" no_instances
 check "nothing else logged" sh -c "! grep -v -e '^v6fwd: \[::1\]' -e '^Listening' -e '^Communication' -e '^Connection from' -e '^Spawned' -e '^Execing' -e '^Child' '$T/relay.log'"
 finish
