@@ -162,7 +162,6 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_setsockopt),			/* SO_LINGER for a RST */
 	ALLOW(__NR_shutdown),			/* passing an EOF on */
 	ALLOW(__NR_close),
-	ALLOW_ARG(__NR_ioctl, 1, SIOCOUTQ),	/* has journald read our record? */
 	ALLOW(__NR_pipe2),			/* its two pipes */
 	ALLOW_ARG(__NR_fcntl, 1, F_SETPIPE_SZ),
 	ALLOW(__NR_clock_gettime),		/* if the vDSO falls back */
@@ -174,6 +173,7 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_sendmsg),
 	ALLOW(__NR_write),
 	ALLOW(__NR_writev),
+	ALLOW_ARG(__NR_ioctl, 1, SIOCOUTQ),	/* has journald read our record? */
 	/* The C library's allocator, should a message need memory. */
 	ALLOW(__NR_brk),
 	ALLOW_NOEXEC(__NR_mmap),
