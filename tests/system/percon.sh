@@ -2,6 +2,7 @@
 # tests/system/percon.sh: what each connection costs under systemd as PID 1.
 #
 # Usage: tests/system/percon.sh [-n COUNT] [-u] [DROPIN.conf...]
+# PERCON_SETUP, if set, is a shell command run in the guest first.
 #
 # Boots the guest of tests/system/boot.sh (root, namespaces) and measures,
 # with COUNT (default 200) sequential clients per configuration, the time
@@ -50,6 +51,11 @@ if ! guest_boot; then
 fi
 
 die() { echo "percon.sh: $*" >&2; exit 1; }
+
+# An experiment's change to the guest, such as another nsswitch.conf.
+if [ -n "${PERCON_SETUP:-}" ]; then
+	in_guest sh -c "$PERCON_SETUP" || die "PERCON_SETUP failed"
+fi
 
 unitdir=/etc/systemd/system
 cat >"$GUEST_DIR/percon-bare.socket" <<EOF
