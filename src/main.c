@@ -241,7 +241,8 @@ connect_target(const struct settings *s, const struct connection *c,
 		    "target sees the relay's own address");
 		map = 0;
 	}
-	mapsrc_pool_format(&s->map_pool, pool, sizeof(pool));
+	if (map)
+		mapsrc_pool_format(&s->map_pool, pool, sizeof(pool));
 	for (i = 0; i < n; i++) {
 		addr_format(&addrs[i], addr, sizeof(addr));
 		if (map && (fd = mapsrc_source(hash, &s->map_pool, &addrs[i],
