@@ -35,8 +35,8 @@
 /* journalctl MESSAGE_ID=... lists every connection record. */
 #define MESSAGE_ID_CONNECTION	"3f1c5e0a9b8d4c27a6e1d2b7c4f08e93"
 
-/* How long to wait for journald to read a record: 100 ticks of 0.2 ms. */
-#define JOURNAL_WAIT_TICKS	100
+/* How long to wait for journald to read a record: at most 500 ticks of 0.2 ms. */
+#define JOURNAL_WAIT_TICKS	500
 
 /* A record with all fields is well under this. */
 #define RECORD_MAX	2048
@@ -175,28 +175,29 @@ record_context(struct record *r)
 
 /*
  * journald learns which unit a record came from (_SYSTEMD_UNIT, the
- * invocation ID) by reading /proc for the sender's PID when it reads the
+ * invocation ID) by reading /proc for the sender's PID while it handles the
  * datagram. An instance that exits at once is often gone by then, and its
- * record escapes "journalctl -u" (6 of 80 in the system tests). So wait,
- * briefly and boundedly, until journald has taken the datagram off our
- * socket (SIOCOUTQ counts what it has not read yet), and a moment more
- * for it to read /proc. The connection is closed already: nobody waits
- * on this but the process table.
+ * record escapes "journalctl -u" (6 of 80 in the system tests). So after
+ * the record we send an empty datagram, which journald reads and ignores,
+ * and wait, boundedly, until it has taken both off our socket (SIOCOUTQ
+ * counts what it has not read): journald handles one datagram at a time,
+ * so by then it has finished with the record. The connection is closed
+ * already: nobody waits on this but the process table.
  */
 static void
-journal_wait(void)
+journal_wait(const struct sockaddr_un *sa)
 {
 	const struct timespec tick = { .tv_sec = 0, .tv_nsec = 200 * 1000 };
 	int i, queued;
 
+	if (sendto(ctx.journal_fd, "", 0, MSG_NOSIGNAL,
+	    (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+		return;
 	for (i = 0; i < JOURNAL_WAIT_TICKS; i++) {
-		if (ioctl(ctx.journal_fd, SIOCOUTQ, &queued) < 0)
+		if (ioctl(ctx.journal_fd, SIOCOUTQ, &queued) < 0 || queued == 0)
 			return;
-		if (queued == 0)
-			break;
 		ppoll(NULL, 0, &tick, NULL);
 	}
-	ppoll(NULL, 0, &(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
 }
 
 /* Sends to the journal, or prints the MESSAGE to stderr. */
@@ -213,7 +214,7 @@ record_send(struct record *r, const char *message)
 		record_add(r, "MESSAGE", "%s", message);
 		if (sendto(ctx.journal_fd, r->buf, r->len, MSG_NOSIGNAL,
 		    (const struct sockaddr *)&sa, sizeof(sa)) >= 0) {
-			journal_wait();
+			journal_wait(&sa);
 			return;
 		}
 	}
