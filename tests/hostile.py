@@ -412,32 +412,23 @@ def sc_accept_close(args):
 
 def sc_half_idle(args):
     """Idle half-closed connections: each side's EOF, then nothing moves."""
-    c, b, pid = ends(args)
-    c.shutdown(socket.SHUT_WR)
-    n, how = read_end(b, timeout=2)
-    say(how == "eof", f"client's FIN reached the backend ({how})")
-    meter = CpuMeter(pid)
-    time.sleep(2.0)
-    check_cpu(meter, "client half-closed, both idle")
-    b.sendall(b"late reply")
-    b.shutdown(socket.SHUT_WR)
-    n, how = read_end(c)
-    say(n == 10 and how == "eof", f"reply after 2 s: {n} bytes, {how}")
-    gone = wait_exit(pid, 5)
-    say(gone is not None, "instance exited")
-    c, b, pid = ends(args)
-    b.shutdown(socket.SHUT_WR)
-    n, how = read_end(c, timeout=2)
-    say(how == "eof", f"backend's FIN reached the client ({how})")
-    meter = CpuMeter(pid)
-    time.sleep(2.0)
-    check_cpu(meter, "backend half-closed, both idle")
-    c.sendall(b"still here")
-    c.shutdown(socket.SHUT_WR)
-    n, how = read_end(b)
-    say(n == 10 and how == "eof", f"client's bytes after 2 s: {n}, {how}")
-    gone = wait_exit(pid, 5)
-    say(gone is not None, "instance exited")
+    for first in ("client", "backend"):
+        c, b, pid = ends(args)
+        closer, other = (c, b) if first == "client" else (b, c)
+        second = "backend" if first == "client" else "client"
+        closer.shutdown(socket.SHUT_WR)
+        n, how = read_end(other, timeout=2)
+        say(how == "eof", f"{first}'s FIN reached the {second} ({how})")
+        meter = CpuMeter(pid)
+        time.sleep(2.0)
+        check_cpu(meter, f"{first} half-closed, both idle")
+        other.sendall(b"late bytes")
+        other.shutdown(socket.SHUT_WR)
+        n, how = read_end(closer)
+        say(n == 10 and how == "eof",
+            f"{second}'s bytes after 2 s: {n}, {how}")
+        gone = wait_exit(pid, 5)
+        say(gone is not None, "instance exited")
 
 
 def fd_kinds(pid):

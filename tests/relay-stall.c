@@ -139,6 +139,20 @@ in_pipe(long sent, int cpeer, int crelay, int tpeer, int trelay)
 	    queue(trelay, FIONREAD) - queue(tpeer, SIOCOUTQ);
 }
 
+/* Gives up on a set-up that missed its state: the relay and its sockets. */
+static void
+abandon(pid_t pid, int cpeer, int crelay, int tpeer, int trelay)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(cpeer);
+	close(crelay);
+	close(trelay);
+	close(tpeer);
+}
+
 /*
  * The target sends until its bytes stay in the pipe (the client, which
  * does not read, is full), then 'singles' one-byte writes, each taken
@@ -196,12 +210,7 @@ fin_behind_full_pipe(const char *name, int pipe_size, int singles, int last)
 	    in_pipe(sent, cpeer, crelay, tpeer, trelay) <= singles) {
 		if (!last) {
 			printf("retrying %s: %s\n", name, detail);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			close(cpeer);
-			close(crelay);
-			close(trelay);
-			close(tpeer);
+			abandon(pid, cpeer, crelay, tpeer, trelay);
 			return 0;
 		}
 	}
@@ -211,12 +220,7 @@ fin_behind_full_pipe(const char *name, int pipe_size, int singles, int last)
 	    in_pipe(sent, cpeer, crelay, tpeer, trelay) <= singles) {
 		/* The kernel's timing beat us three times: no verdict. */
 		printf("SKIP: %s: %s\n", what, detail);
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		close(cpeer);
-		close(crelay);
-		close(trelay);
-		close(tpeer);
+		abandon(pid, cpeer, crelay, tpeer, trelay);
 		return 1;
 	}
 	ok(1, what, detail);
