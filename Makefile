@@ -13,38 +13,39 @@ CC		?= cc
 WARN		= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 		  -Wformat=2 -Wno-format-nonliteral
 BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
-BASE_CPPFLAGS	= -DV6FWD_VERSION='"$(VERSION)"'
+BASE_CPPFLAGS	= -DV6FWD_VERSION='"$(VERSION)"' $(SYSTEMD_CFLAGS)
+# libsystemd: the hand-over, the journal and the machine ID (v6fwd(8), COST).
+SYSTEMD_CFLAGS	= $(shell pkg-config --cflags libsystemd)
+SYSTEMD_LIBS	= $(shell pkg-config --libs libsystemd)
 
-SRCS		= src/main.c src/activation.c src/addr.c src/config.c src/log.c \
-		  src/mapsrc.c src/proxy.c src/relay.c src/sandbox.c src/target.c \
-		  src/util.c
+SRCS		= src/main.c src/activation.c src/addr.c src/clock.c \
+		  src/config.c src/connection.c src/log.c src/mapsrc.c \
+		  src/proxy.c src/relay.c src/resolve.c src/sandbox.c \
+		  src/signals.c src/sock.c src/target.c
 OBJS		= $(SRCS:.c=.o)
 LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 
 # Debian packages: to build and run (make deps), and to test (make check-deps).
-DEPS		= make gcc libc6-dev pkg-config systemd
-CHECK_DEPS	= $(DEPS) libsystemd-dev clang python3 iproute2 procps \
+DEPS		= make gcc libc6-dev pkg-config libsystemd-dev systemd
+CHECK_DEPS	= $(DEPS) clang python3 iproute2 procps \
 		  util-linux mandoc cppcheck shellcheck valgrind
 
 all: v6fwd
 
 v6fwd: $(OBJS)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(OBJS) $(LDFLAGS)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(OBJS) $(LDFLAGS) $(SYSTEMD_LIBS)
 
 src/%.o: src/%.c src/*.h
 	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The unit tests link libsystemd as the reference for the hand-over
-# protocol that v6fwd itself reads without it.
 tests/unit: tests/unit.c $(LIBOBJS)
 	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -Isrc $(BASE_CFLAGS) $(CFLAGS) -o $@ \
-		tests/unit.c $(LIBOBJS) $(LDFLAGS) \
-		$$(pkg-config --libs libsystemd)
+		tests/unit.c $(LIBOBJS) $(LDFLAGS) $(SYSTEMD_LIBS)
 
 # Drives relay_run() directly, for stalls only exact buffer sizes reach.
 tests/relay-stall: tests/relay-stall.c $(LIBOBJS)
 	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -Isrc $(BASE_CFLAGS) $(CFLAGS) -o $@ \
-		tests/relay-stall.c $(LIBOBJS) $(LDFLAGS)
+		tests/relay-stall.c $(LIBOBJS) $(LDFLAGS) $(SYSTEMD_LIBS)
 
 check: v6fwd tests/unit tests/relay-stall
 	tests/run
@@ -95,7 +96,7 @@ FUZZERS		= tests/fuzz/fuzz-target tests/fuzz/fuzz-config tests/fuzz/fuzz-time \
 tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(SRCS) src/*.h
 	$(FUZZ_CC) $(BASE_CPPFLAGS) -Isrc $(BASE_CFLAGS) -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(filter-out src/main.c,$(SRCS))
+		-o $@ $< $(filter-out src/main.c,$(SRCS)) $(SYSTEMD_LIBS)
 
 fuzz: $(FUZZERS)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)

@@ -1,13 +1,11 @@
 /*
  * Taking the accepted connection.
  *
- * With Accept=yes systemd passes one connected socket as fd 3 and describes
- * it in LISTEN_PID and LISTEN_FDS, the protocol of sd_listen_fds(3). It is
- * read here without libsystemd (see log.c for the measured reason); the
- * semantics are the same: the variables count only if LISTEN_PID is ours,
- * they are unset so nothing we might start inherits them, and the fd is made
- * close-on-exec. inetd, xinetd and s6 hand the connection over as stdin
- * instead, with no variables.
+ * With Accept=yes systemd passes one connected socket as fd 3, described by
+ * LISTEN_PID and LISTEN_FDS; sd_listen_fds(3) reads them, unsets them so
+ * that nothing we might start inherits them, and makes the fd close-on-exec.
+ * inetd, xinetd and s6 hand the connection over as stdin instead, with no
+ * variables.
  *
  * A wrong hand-over is a configuration mistake an administrator must be able
  * to fix from the message alone, so each case says what it found.
@@ -21,10 +19,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #include "activation.h"
-
-#define LISTEN_FDS_START	3
 
 static const char *
 file_kind(mode_t mode)
@@ -40,54 +37,13 @@ file_kind(mode_t mode)
 	return "not a socket";
 }
 
-/*
- * sd_listen_fds(3) with unset_environment=1: returns the number of fds
- * passed (0 when none), or -errno for malformed variables. The unit tests
- * hold it against libsystemd's own.
- */
-int
-activation_listen_fds(char *why, size_t size)
-{
-	const char *e_pid = getenv("LISTEN_PID"), *e_fds = getenv("LISTEN_FDS");
-	char *end;
-	long pid, n;
-	int r = 0;
-
-	if (!e_pid)
-		goto out;
-	errno = 0;
-	pid = strtol(e_pid, &end, 10);
-	if (errno || *end || end == e_pid || pid <= 0) {
-		snprintf(why, size, "LISTEN_PID=%s is not a PID", e_pid);
-		r = *end || end == e_pid ? -EINVAL : -ERANGE;
-		goto out;
-	}
-	if ((pid_t)pid != getpid())
-		goto out;	/* meant for another process */
-	if (!e_fds)
-		goto out;
-	errno = 0;
-	n = strtol(e_fds, &end, 10);
-	if (errno || *end || end == e_fds || n <= 0 || n > 1024) {
-		snprintf(why, size, "LISTEN_FDS=%s is not a count of fds", e_fds);
-		r = -EINVAL;
-		goto out;
-	}
-	r = (int)n;
-out:
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	return r;
-}
-
 /* Is fd one connected TCP stream? If not, says what it is. */
 static int
 check_socket(int fd, struct connection *c, char *why, size_t size)
 {
 	struct stat st;
-	int v;
 	socklen_t len;
+	int v;
 
 	if (fstat(fd, &st) < 0) {
 		snprintf(why, size, "fd %d is not open", fd);
@@ -98,24 +54,18 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 		    file_kind(st.st_mode));
 		return -ENOTSOCK;
 	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v) {
+	if (sd_is_socket(fd, AF_UNSPEC, 0, 1) > 0) {
 		snprintf(why, size, "fd %d is a listening socket, not a "
 		    "connection: the socket unit has Accept=no; set Accept=yes "
 		    "in its [Socket] section", fd);
 		return -EINVAL;
 	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 ||
-	    v != SOCK_STREAM) {
+	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1) <= 0) {
 		snprintf(why, size, "fd %d is not a stream socket (a datagram "
 		    "socket unit? v6fwd relays TCP only)", fd);
 		return -EPROTOTYPE;
 	}
-	len = sizeof(c->local);
-	if (getsockname(fd, &c->local.sa, &len) < 0 ||
-	    (c->local.sa.sa_family != AF_INET6 &&
-	    c->local.sa.sa_family != AF_INET)) {
+	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) <= 0) {
 		snprintf(why, size, "fd %d is not an IP socket (AF_UNIX? "
 		    "v6fwd relays TCP only)", fd);
 		return -EAFNOSUPPORT;
@@ -125,6 +75,12 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 	    v != IPPROTO_TCP) {
 		snprintf(why, size, "fd %d is not a TCP socket", fd);
 		return -EPROTONOSUPPORT;
+	}
+	len = sizeof(c->local);
+	if (getsockname(fd, &c->local.sa, &len) < 0) {
+		snprintf(why, size, "fd %d has no local address: %s", fd,
+		    strerror(errno));
+		return -ENOTCONN;
 	}
 	len = sizeof(c->peer);
 	if (getpeername(fd, &c->peer.sa, &len) < 0) {
@@ -143,15 +99,29 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 int
 activation_take(struct connection *c, char *why, size_t size)
 {
+	const char *e_pid = getenv("LISTEN_PID"), *e_fds = getenv("LISTEN_FDS");
+	char pid[32], fds[32];
 	struct stat st;
 	int n, r, fl;
 
 	memset(c, 0, sizeof(*c));
-	n = activation_listen_fds(why, size);
-	if (n < 0)
+	c->fd = -1;
+	/* For the message: sd_listen_fds() unsets them. */
+	snprintf(pid, sizeof(pid), "%s", e_pid ? e_pid : "(unset)");
+	snprintf(fds, sizeof(fds), "%s", e_fds ? e_fds : "(unset)");
+	n = sd_listen_fds(1);
+	if (n == -EBADF) {
+		snprintf(why, size, "LISTEN_FDS=%s, but fd %d is not open",
+		    fds, SD_LISTEN_FDS_START);
 		return n;
+	}
+	if (n < 0) {
+		snprintf(why, size, "LISTEN_PID=%s LISTEN_FDS=%s: not a PID and "
+		    "a count of fds (%s)", pid, fds, strerror(-n));
+		return n;
+	}
 	if (n == 1)
-		c->fd = LISTEN_FDS_START;
+		c->fd = SD_LISTEN_FDS_START;
 	else if (n > 1) {
 		snprintf(why, size, "systemd passed %d sockets, v6fwd takes "
 		    "exactly one connection: the socket unit must have one "
@@ -159,7 +129,7 @@ activation_take(struct connection *c, char *why, size_t size)
 		return -E2BIG;
 	} else if (fstat(STDIN_FILENO, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		c->fd = STDIN_FILENO;
-		c->inetd = 1;
+		c->inetd = true;
 	} else {
 		snprintf(why, size, "no connection was passed: LISTEN_FDS is "
 		    "not set and standard input is not a socket. v6fwd is "

@@ -23,10 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
-#include "util.h"
+#include "macro.h"
+#include "sock.h"
 
-#define CONFIG_SIZE_MAX	(64 * 1024)
+/* The limits of the file, all named in v6fwd.conf(5). */
+#define CONFIG_SIZE_MAX		(64 * 1024)
+#define CONFIG_RULES_MAX	64
 #define CONFIG_WORDS_MAX	16
 
 struct rule {
@@ -56,7 +60,7 @@ set_target(struct settings *s, const char *v, const char **why)
 static int
 set_connect_timeout(struct settings *s, const char *v, const char **why)
 {
-	if (parse_time(v, &s->connect_timeout) < 0 || s->connect_timeout == 0) {
+	if (clock_parse_duration(v, &s->connect_timeout) < 0 || s->connect_timeout == 0) {
 		*why = "expected a time from 1ms to 24h, such as 500ms, 5s or 1m";
 		return -EINVAL;
 	}
@@ -66,7 +70,7 @@ set_connect_timeout(struct settings *s, const char *v, const char **why)
 static int
 set_idle_timeout(struct settings *s, const char *v, const char **why)
 {
-	if (parse_time(v, &s->idle_timeout) < 0) {
+	if (clock_parse_duration(v, &s->idle_timeout) < 0) {
 		*why = "expected 0 (none) or a time up to 24h, such as 30s, "
 		    "10m or 2h";
 		return -EINVAL;
@@ -77,10 +81,12 @@ set_idle_timeout(struct settings *s, const char *v, const char **why)
 static int
 set_keepalive(struct settings *s, const char *v, const char **why)
 {
-	if (parse_time(v, &s->keepalive) < 0 || (s->keepalive != 0 &&
-	    s->keepalive < USEC_PER_SEC)) {
+	/* The kernel takes no TCP_KEEPIDLE over 32767 s (about 9 h). */
+	if (clock_parse_duration(v, &s->keepalive) < 0 ||
+	    (s->keepalive != 0 && (s->keepalive < USEC_PER_SEC ||
+	    s->keepalive > SOCK_KEEPALIVE_MAX_SEC * USEC_PER_SEC))) {
 		*why = "expected 0 (as the socket unit says) or a time from 1s "
-		    "to 24h, such as 60s or 10m";
+		    "to 32767s (9h 6m, the kernel's limit), such as 60s or 10m";
 		return -EINVAL;
 	}
 	return 0;
@@ -219,12 +225,10 @@ settings_merge(struct settings *dst, const struct settings *src)
 static void
 print_time(FILE *f, const char *name, uint64_t usec)
 {
-	if (usec % USEC_PER_SEC == 0)
-		fprintf(f, " %s=%llus", name,
-		    (unsigned long long)(usec / USEC_PER_SEC));
-	else
-		fprintf(f, " %s=%llums", name,
-		    (unsigned long long)(usec / USEC_PER_MSEC));
+	char buf[32];
+
+	fprintf(f, " %s=%s", name, clock_format_duration(usec, buf,
+	    sizeof(buf)));
 }
 
 /* The settings given explicitly, as NAME=VALUE words after the target. */
@@ -292,7 +296,7 @@ parse_line(char *line, unsigned lineno, struct rule *rule, const char **why)
 		*p = '\0';
 	for (p = strtok(line, " \t\r"); p; p = strtok(NULL, " \t\r")) {
 		if (n == ELEMENTSOF(w)) {
-			*why = "too many words";
+			*why = "more than 16 words";
 			return -EINVAL;
 		}
 		w[n++] = p;
@@ -369,7 +373,7 @@ config_walk(const char *path,
     void *userdata)
 {
 	static char buf[CONFIG_SIZE_MAX + 1];
-	struct rule seen[64], rule;
+	struct rule seen[CONFIG_RULES_MAX], rule;
 	size_t nseen = 0, i;
 	char *line, *next;
 	unsigned lineno = 0;
@@ -381,7 +385,7 @@ config_walk(const char *path,
 		return -errno;
 	len = read(fd, buf, sizeof(buf));
 	r = errno;
-	close(fd);
+	(void)close(fd);
 	if (len < 0)
 		return -r;
 	if ((size_t)len > CONFIG_SIZE_MAX) {
@@ -402,9 +406,7 @@ config_walk(const char *path,
 		lineno++;
 		if ((next = strchr(line, '\n')))
 			*next++ = '\0';
-		if (strlen(line) > 1024)
-			why = "line longer than 1024 characters";
-		else if ((r = parse_line(line, lineno, &rule, &why)) <= 0) {
+		if ((r = parse_line(line, lineno, &rule, &why)) <= 0) {
 			if (r == 0)
 				continue;
 		} else {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "mapsrc.h"
 #include "target.h"
 
 #ifndef V6FWD_CONFIG
@@ -26,12 +27,6 @@ enum {
 	SET_MAP_POOL		= 1 << 6,
 };
 
-/* An IPv4 network the administrator assigned for mapped sources. */
-struct pool {
-	uint32_t	addr;		/* host order */
-	unsigned	prefix;		/* 0: none */
-};
-
 struct settings {
 	unsigned	set;
 	struct target	target;
@@ -40,7 +35,7 @@ struct settings {
 	uint64_t	keepalive;	/* 0: as the socket unit set it */
 	int		proxy_protocol;	/* 0: off, 1 or 2: that version */
 	unsigned	map_source;	/* IPv6 prefix length hashed, 0: off */
-	struct pool	map_pool;	/* where mapped sources go, 0: 127/8 */
+	struct mapsrc_pool map_pool;	/* where mapped sources go, 0: 127/8 */
 };
 
 #define MAP_SOURCE_DEFAULT	64

@@ -2,19 +2,50 @@
 #ifndef V6FWD_LOG_H
 #define V6FWD_LOG_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "addr.h"
-#include "relay.h"
 
-void	log_open(int);
+/* Strings of the record's context: a host name and port fits. */
+#define LOG_TARGET_MAX	320
+
+void	log_open(bool, const sigset_t *);
 void	log_set_client(const union sockaddr_any *, const union sockaddr_any *);
 void	log_set_target(const char *);
-void	log_set_sandbox(const char *);
 void	log_set_source(const union sockaddr_any *);
 void	log_set_id(const char *);
-int	log_errno(int, int, const char *, ...)
+void	log_set_sandbox(const char *);
+
+/*
+ * As systemd's: error is an errno value of either sign, or 0; the message
+ * may use %m for its text. Returns -|error|, so that a failure can be
+ * logged and returned in one statement.
+ */
+int	log_full_errno(int, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-void	log_connection(const struct relay_result *, uint64_t);
+#define log_error_errno(error, ...)	log_full_errno(LOG_ERR, (error), __VA_ARGS__)
+#define log_warning_errno(error, ...)	log_full_errno(LOG_WARNING, (error), __VA_ARGS__)
+#define log_error(...)		((void)log_full_errno(LOG_ERR, 0, __VA_ARGS__))
+#define log_warning(...)	((void)log_full_errno(LOG_WARNING, 0, __VA_ARGS__))
+#define log_notice(...)		((void)log_full_errno(LOG_NOTICE, 0, __VA_ARGS__))
+#define log_info(...)		((void)log_full_errno(LOG_INFO, 0, __VA_ARGS__))
+
+/* The one record each connection leaves, however it ended. */
+struct log_record {
+	const char	*end;		/* V6FWD_END: a word, see v6fwd(8) */
+	int		 priority;
+	const char	*how;		/* how it ended, in words */
+	const char	*first;		/* V6FWD_FIRST: which side ended first */
+	int		 error;		/* ERRNO, or 0 */
+	uint64_t	 from_client;	/* bytes delivered to the target */
+	uint64_t	 from_target;	/* bytes delivered to the client */
+	uint64_t	 undelivered;
+	uint64_t	 duration;	/* microseconds */
+};
+
+void	log_connection(const struct log_record *);
 
 #endif

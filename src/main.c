@@ -1,27 +1,21 @@
 /*
- * v6fwd: relays one IPv6 connection, accepted by systemd, to an IPv4
- * service. main() owns the command line, taking the connection, choosing
- * the target and the exit status; the relay, the target and the log each
- * live in their own file.
+ * v6fwd: relays IPv6 connections, accepted by systemd, to an IPv4 service.
+ * main() owns the command line, taking the socket that was handed over, and
+ * the exit status; what happens to one connection is connection.c's.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "activation.h"
+#include "clock.h"
 #include "config.h"
+#include "connection.h"
 #include "log.h"
-#include "mapsrc.h"
-#include "proxy.h"
-#include "relay.h"
-#include "sandbox.h"
-#include "target.h"
-#include "util.h"
+#include "signals.h"
 
 #ifndef V6FWD_VERSION
 #define V6FWD_VERSION	"unknown"
@@ -37,11 +31,28 @@ enum {
 	EXIT_TARGET	= 5,	/* the target could not be reached */
 };
 
+/* The exit status of each outcome: systemd marks the instance failed on any but 0. */
+static const int exit_status[] = {
+	[OUTCOME_FIN]		= EXIT_OK,
+	[OUTCOME_RST]		= EXIT_OK,
+	[OUTCOME_IDLE]		= EXIT_OK,
+	[OUTCOME_TERMINATED]	= EXIT_OK,
+	[OUTCOME_RELAY_ERROR]	= EXIT_RELAY,
+	[OUTCOME_USAGE]		= EXIT_USAGE,
+	[OUTCOME_CONFIG]	= EXIT_CONFIG,
+	[OUTCOME_UNRESOLVED]	= EXIT_TARGET,
+	[OUTCOME_REFUSED]	= EXIT_TARGET,
+	[OUTCOME_UNREACHABLE]	= EXIT_TARGET,
+	[OUTCOME_TIMEOUT]	= EXIT_TARGET,
+	[OUTCOME_NO_SOURCE]	= EXIT_TARGET,
+	[OUTCOME_PROXY_FAILED]	= EXIT_TARGET,
+};
+
 struct args {
-	struct settings	 cli;
-	const char	*config;
-	int		 config_given;
-	int		 check_config;
+	struct connection_opts	 conn;
+	bool			 check_config;
+	bool			 help, version;
+	char			 error[512];	/* a usage error, or "" */
 };
 
 static void
@@ -57,7 +68,8 @@ usage(FILE *f)
 	    "to target: ADDR[:PORT], HOST[:PORT] or [IPV6][:PORT]; by default\n"
 	    "127.0.0.1 on the port the client connected to.\n"
 	    "\n"
-	    "  -c, --connect-timeout=TIME  give up connecting after TIME (5s)\n"
+	    "  -c, --connect-timeout=TIME  give up resolving or connecting after\n"
+	    "                              TIME (5s)\n"
 	    "  -i, --idle-timeout=TIME     reset after TIME without traffic (0: never)\n"
 	    "      --keepalive=TIME        probe both legs after TIME idle (0: as the\n"
 	    "                              socket unit set it)\n"
@@ -65,14 +77,19 @@ usage(FILE *f)
 	    "      --map-source[=LEN]      connect from a 127/8 address derived from\n"
 	    "                              the client's /LEN prefix (64)\n"
 	    "      --map-source-pool=NET   map into this IPv4 network instead\n"
-	    "  -f, --config=FILE           per-port rules (" V6FWD_CONFIG ")\n"
+	    "  -f, --config=FILE           per-port rules (" V6FWD_CONFIG "); not\n"
+	    "                              with a target, which says everything\n"
 	    "      --check-config          check the rules, print them, exit\n"
 	    "  -h, --help                  show this help\n"
 	    "  -V, --version               show the version\n");
 }
 
-/* Returns 1 to go on, 0 to exit successfully, -EINVAL on a usage error. */
-static int
+/*
+ * Fills a from the command line. A mistake is kept in a->error rather than
+ * printed: under inetd stderr is the client, and under systemd the client
+ * must still get its RST and its record.
+ */
+static void
 parse_argv(int argc, char *argv[], struct args *a)
 {
 	enum {
@@ -100,8 +117,9 @@ parse_argv(int argc, char *argv[], struct args *a)
 	const char *why = NULL;
 	int c, idx;
 
-	a->config = V6FWD_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:i:f:hV", options, &idx)) != -1) {
+	a->conn.config = V6FWD_CONFIG;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:i:f:hV", options, &idx)) != -1) {
 		const char *name = NULL, *value = optarg;
 
 		switch (c) {
@@ -122,43 +140,53 @@ parse_argv(int argc, char *argv[], struct args *a)
 				value = "yes";
 			break;
 		case 'f':
-			a->config = optarg;
-			a->config_given = 1;
+			a->conn.config = optarg;
+			a->conn.config_given = true;
 			continue;
 		case OPT_CHECK_CONFIG:
-			a->check_config = 1;
+			a->check_config = true;
 			continue;
 		case 'h':
-			usage(stdout);
-			return 0;
+			a->help = true;
+			return;
 		case 'V':
-			printf("v6fwd " V6FWD_VERSION "\n");
-			return 0;
+			a->version = true;
+			return;
+		case ':':
+			snprintf(a->error, sizeof(a->error), "option %s needs "
+			    "a value", argv[optind - 1]);
+			return;
 		default:
-			usage(stderr);
-			return -EINVAL;
+			snprintf(a->error, sizeof(a->error), "unknown option "
+			    "%s", argv[optind - 1]);
+			return;
 		}
-		if (settings_set(&a->cli, name, value, &why) < 0) {
-			fprintf(stderr, "v6fwd: --%s=%s: %s\n", name, value,
-			    why);
-			return -EINVAL;
+		if (settings_set(&a->conn.cli, name, value, &why) < 0) {
+			snprintf(a->error, sizeof(a->error), "--%s=%s: %s",
+			    name, value, why);
+			return;
 		}
 	}
 	if (argc - optind > 1) {
-		fprintf(stderr, "v6fwd: one target at most, got '%s' and '%s'\n",
-		    argv[optind], argv[optind + 1]);
-		return -EINVAL;
+		snprintf(a->error, sizeof(a->error), "one target at most, got "
+		    "'%s' and '%s'", argv[optind], argv[optind + 1]);
+		return;
 	}
 	if (optind < argc &&
-	    settings_set(&a->cli, "target", argv[optind], &why) < 0) {
-		fprintf(stderr, "v6fwd: target '%s': %s\n", argv[optind], why);
-		return -EINVAL;
+	    settings_set(&a->conn.cli, "target", argv[optind], &why) < 0) {
+		snprintf(a->error, sizeof(a->error), "target '%s': %s",
+		    argv[optind], why);
+		return;
 	}
-	return 1;
+	/* A target says everything: a file given too would be ignored. */
+	if (a->conn.config_given && (a->conn.cli.set & SET_TARGET))
+		snprintf(a->error, sizeof(a->error), "-f %s and a target "
+		    "exclude each other: with a target on the command line "
+		    "the file is not read", a->conn.config);
 }
 
 /* inetd-style: the client socket is also stdout and stderr. */
-static int
+static bool
 stderr_is_client(const struct connection *c)
 {
 	struct stat a, b;
@@ -168,143 +196,24 @@ stderr_is_client(const struct connection *c)
 	    a.st_ino == b.st_ino;
 }
 
-static int
-take_connection(struct connection *c)
-{
-	char why[256];
-	int r;
-
-	if ((r = activation_take(c, why, sizeof(why))) < 0) {
-		log_errno(LOG_ERR, 0, "Cannot take the connection: %s", why);
-		return r;
-	}
-	if (stderr_is_client(c))
-		log_open(1);
-	log_set_client(&c->peer, &c->local);
-	return 0;
-}
-
 /*
- * Built-in defaults, then the configuration file's rule for this local
- * address (unless a target was given on the command line: the unit then
- * says everything), then the command-line options.
+ * Takes the connection into c. Returns 0, or -errno having said why
+ * (unless quiet: a usage error, which says it all, comes first).
  */
 static int
-load_settings(const struct args *a, const struct connection *c,
-    struct settings *s)
+take_connection(struct connection *c, const sigset_t *waitmask, bool quiet)
 {
-	struct settings rule;
 	char why[512];
 	int r;
 
-	settings_init(s);
-	if (!(a->cli.set & SET_TARGET)) {
-		r = config_lookup(a->config, a->config_given, &c->local, &rule,
-		    why, sizeof(why));
-		if (r < 0) {
-			log_errno(LOG_ERR, 0, "Refusing the connection, the "
-			    "configuration is invalid: %s", why);
-			return r;
-		}
-		if (r > 0)
-			settings_merge(s, &rule);
-	}
-	settings_merge(s, &a->cli);
+	r = activation_take(c, why, sizeof(why));
+	if (c->fd >= 0 && stderr_is_client(c))
+		log_open(true, waitmask);
+	if (r < 0)
+		return quiet ? r : log_error_errno(r, "Failed to take the "
+		    "connection: %s", why);
+	log_set_client(&c->peer, &c->local);
 	return 0;
-}
-
-/* Tries each address of the target in turn; returns the connected fd. */
-static int
-connect_target(const struct settings *s, const struct connection *c,
-    const sigset_t *sigmask)
-{
-	union sockaddr_any addrs[TARGET_ADDRS_MAX], src;
-	struct resolve_error rerr;
-	unsigned port = addr_port(&c->local);
-	char name[320], addr[ADDR_STRLEN], from[INET_ADDRSTRLEN] = "";
-	char pool[INET_ADDRSTRLEN + 3];
-	socklen_t len = sizeof(src);
-	uint32_t hash = 0;
-	int n, i, map = s->map_source > 0, fd = -EHOSTUNREACH;
-
-	target_format(&s->target, port, name, sizeof(name));
-	log_set_target(name);
-	n = target_resolve(&s->target, port, addrs, ELEMENTSOF(addrs), &rerr);
-	if (n < 0) {
-		log_errno(LOG_ERR, rerr.gai ? 0 : -n, "Failed to resolve %s%s%s",
-		    name, rerr.gai ? ": " : "",
-		    rerr.gai ? gai_strerror(rerr.gai) : "");
-		return n;
-	}
-	if (map && mapsrc_client(&c->peer, s->map_source, &hash) < 0) {
-		log_errno(LOG_INFO, 0, "IPv4 client, source not mapped: the "
-		    "target sees the relay's own address");
-		map = 0;
-	}
-	if (map)
-		mapsrc_pool_format(&s->map_pool, pool, sizeof(pool));
-	for (i = 0; i < n; i++) {
-		addr_format(&addrs[i], addr, sizeof(addr));
-		if (map && (fd = mapsrc_source(hash, &s->map_pool, &addrs[i],
-		    &src)) < 0) {
-			log_errno(LOG_ERR, 0, "Refusing the connection: "
-			    "map-source maps into %s, from which %s cannot "
-			    "be reached; set map-source-pool= to an IPv4 "
-			    "network routed to this host", pool, addr);
-			return fd;
-		}
-		if (map) {
-			log_set_source(&src);
-			addr_host(&src, from, sizeof(from));
-		}
-		fd = target_connect(&addrs[i], map ? &src : NULL, c->fd,
-		    s->connect_timeout, sigmask);
-		if (fd >= 0)
-			break;
-		if (fd == -EINTR) {
-			log_errno(LOG_INFO, 0, "Terminated while connecting "
-			    "to %s", addr);
-			return fd;
-		}
-		if (fd == -EADDRNOTAVAIL && map) {
-			/* Every address would fail alike: say it once. */
-			log_errno(LOG_ERR, 0, "Failed to connect to %s from "
-			    "%s: not an address of this host; route the pool "
-			    "to it: ip route add local %s dev lo", addr, from,
-			    pool);
-			return fd;
-		}
-		log_errno(LOG_ERR, -fd, "Failed to connect to %s%s%s", addr,
-		    map ? " from " : "", from);
-	}
-	/* The port too: it tells apart two prefixes sharing an address. */
-	if (fd >= 0 && map && getsockname(fd, &src.sa, &len) == 0)
-		log_set_source(&src);
-	return fd;
-}
-
-/* The PROXY header, if configured, goes first: before any client byte. */
-static int
-send_proxy_header(const struct settings *s, const struct connection *c,
-    int target_fd, const char *id)
-{
-	union sockaddr_any to;
-	socklen_t len = sizeof(to);
-	char addr[320];
-	int r;
-
-	if (!s->proxy_protocol)
-		return 0;
-	r = proxy_send(target_fd, s->proxy_protocol, &c->peer, &c->local, id);
-	if (r == 0)
-		return 0;
-	if (getpeername(target_fd, &to.sa, &len) == 0)
-		addr_format(&to, addr, sizeof(addr));
-	else
-		target_format(&s->target, addr_port(&c->local), addr,
-		    sizeof(addr));
-	return log_errno(LOG_ERR, -r, "Failed to send PROXY header to %s",
-	    addr);
 }
 
 int
@@ -312,47 +221,38 @@ main(int argc, char *argv[])
 {
 	struct args a;
 	struct connection c;
-	struct settings s;
-	struct relay_result res;
-	sigset_t sigmask;
-	char id[PROXY_ID_LEN + 1];
-	uint64_t start = now_usec();
-	int r, target_fd;
+	sigset_t waitmask;
+	uint64_t start = clock_usec();
+	bool bad = false;
 
 	memset(&a, 0, sizeof(a));
-	if ((r = parse_argv(argc, argv, &a)) <= 0)
-		return r < 0 ? EXIT_USAGE : EXIT_OK;
-	if (a.check_config)
-		return config_check(a.config, stdout) == 0 ? EXIT_OK :
+	parse_argv(argc, argv, &a);
+	bad = a.error[0] != '\0';
+	if (!bad && (a.help || a.version)) {
+		if (a.help)
+			usage(stdout);
+		else
+			printf("v6fwd " V6FWD_VERSION "\n");
+		return EXIT_OK;
+	}
+	if (!bad && a.check_config)
+		return config_check(a.conn.config, stdout) == 0 ? EXIT_OK :
 		    EXIT_CONFIG;
 
-	log_open(0);
-	signals_setup(&sigmask);
-	if (take_connection(&c) < 0)
-		return EXIT_HANDOVER;
-	proxy_id(id);
-	log_set_id(id);
-	if (load_settings(&a, &c, &s) < 0) {
-		sock_abort(c.fd);
-		return EXIT_CONFIG;
+	signals_setup(&waitmask);
+	log_open(false, &waitmask);
+	if (take_connection(&c, &waitmask, bad) < 0) {
+		if (!bad)
+			return EXIT_HANDOVER;
+		/* No connection, so a person typed this. */
+		fprintf(stderr, "v6fwd: %s\n", a.error);
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	sock_keepalive(c.fd, s.keepalive);
-	sock_tune(c.fd, -1);
-	if ((target_fd = connect_target(&s, &c, &sigmask)) < 0) {
-		sock_abort(c.fd);
-		if (target_fd == -EDESTADDRREQ)
-			return EXIT_CONFIG;
-		return target_fd == -EINTR ? EXIT_OK : EXIT_TARGET;
+	if (bad) {
+		log_error("Refusing the connection, the command line is "
+		    "invalid: %s", a.error);
+		return exit_status[connection_refuse(&c, OUTCOME_USAGE, start)];
 	}
-	if (send_proxy_header(&s, &c, target_fd, id) < 0) {
-		sock_abort(target_fd);
-		sock_abort(c.fd);
-		return EXIT_TARGET;
-	}
-	sandbox_apply();
-	r = relay_run(c.fd, target_fd, &(struct relay_opts){
-	    .idle_timeout = s.idle_timeout, .pipe_grow = RELAY_PIPE_GROW },
-	    &sigmask, &res);
-	log_connection(&res, now_usec() - start);
-	return r < 0 ? EXIT_RELAY : EXIT_OK;
+	return exit_status[connection_run(&a.conn, &c, &waitmask, start)];
 }

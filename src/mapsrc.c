@@ -5,88 +5,125 @@
  * derived from the client's IPv6 /N prefix: the same prefix always gets the
  * same address, different prefixes almost always different ones.
  *
- * The address is a hash of the prefix spread over 127.0.0.0/8 (the whole of
- * it is local on Linux, so any of it can be bound) or over the host
+ * The address is a keyed hash of the prefix, spread over 127.0.0.0/8 (the
+ * whole of it is local on Linux, so any of it can be bound) or over the host
  * addresses of an administrator's pool. Never produced: the network and
  * broadcast addresses, and 127.0.0.1, which stays the relay's own unmapped
  * address (and what a fail2ban "ignoreself" ignores).
  *
- * The hash is unkeyed, on purpose. It must give the same address after a
- * restart and on every machine with the same configuration, and each
- * connection is a new process that must not read a key file. A per-host
- * secret would make the mapping irreversible offline, but that protects
- * nothing: the journal records the mapping of every connection anyway, and
- * the backend's logs are the administrator's own. What a key would stop is a
- * chosen collision: someone holding many prefixes searching offline for one
- * that maps onto a victim's address, to get the victim banned with them.
- * With 2^24 addresses that needs about 2^24 prefixes (a /40 at /64), and the
- * same attacker can rotate prefixes to dodge a ban whatever the hash (see
- * SOURCE MAPPING in v6fwd(8)). The function is an interface: tests/unit.c
- * pins its values, so that an upgrade never moves a client to another
- * address.
+ * The key is this host's: derived from its machine ID with
+ * sd_id128_get_machine_app_specific(), so it needs no key file, survives
+ * restarts and upgrades, and is the same for every connection; but nobody
+ * off the host can compute the mapping, and so nobody can search offline
+ * for a prefix of their own that lands on a victim's address, to get the
+ * victim banned with them. The hash is SipHash-2-4, made for exactly this:
+ * short inputs, a secret key, collisions that cannot be chosen. A new
+ * machine ID moves every client to a new address; the journal names the
+ * mapped source of every connection either way (V6FWD_SOURCE).
  *
- * Everything here is arithmetic: no allocation, no system call.
+ * Apart from reading the machine ID, everything here is arithmetic: no
+ * allocation, no system call.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <systemd/sd-id128.h>
 
 #include "mapsrc.h"
 
 #define LOCALHOST	UINT32_C(0x7f000001)
 
-/*
- * MurmurHash3's 64-bit finaliser: a bijection in which every input bit
- * flips each output bit with probability close to one half.
- */
-static uint64_t
-mix64(uint64_t x)
+/* v6fwd's application ID: the key is the machine ID's HMAC with it. */
+#define MAPSRC_APP_ID	SD_ID128_MAKE(5e,0c,8a,61,2f,94,4d,7b,b3,1e,c6,d8,07,a2,f5,49)
+
+/* This host's mapping key. Returns 0, or -errno (no machine ID). */
+int
+mapsrc_key(uint8_t key[MAPSRC_KEY_SIZE])
 {
-	x ^= x >> 33;
-	x *= UINT64_C(0xff51afd7ed558ccd);
-	x ^= x >> 33;
-	x *= UINT64_C(0xc4ceb9fe1a85ec53);
-	x ^= x >> 33;
-	return x;
+	sd_id128_t id;
+	int r;
+
+	if ((r = sd_id128_get_machine_app_specific(MAPSRC_APP_ID, &id)) < 0)
+		return r;
+	memcpy(key, id.bytes, MAPSRC_KEY_SIZE);
+	return 0;
 }
 
 static uint64_t
-load_be64(const uint8_t *p)
+load_le64(const uint8_t *p)
 {
 	uint64_t v = 0;
 	int i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
 }
 
-/* The top n bits set, for n from 0 to 64. */
+#define ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+/* SipHash-2-4 (Aumasson and Bernstein) of len bytes at in. */
 static uint64_t
-mask64(unsigned n)
+siphash24(const uint8_t key[16], const uint8_t *in, size_t len)
 {
-	if (n == 0)
-		return 0;
-	return n >= 64 ? UINT64_MAX : UINT64_MAX << (64 - n);
+	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+	uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+	uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+	uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+	uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t i, tail = len & 7;
+	int r;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = load_le64(in + i);
+		v3 ^= m;
+		for (r = 0; r < 2; r++)
+			SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	for (; tail > 0; tail--)
+		b |= (uint64_t)in[i + tail - 1] << (8 * (tail - 1));
+	v3 ^= b;
+	for (r = 0; r < 2; r++)
+		SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	for (r = 0; r < 4; r++)
+		SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 /*
- * 32 bits of hash of the first len bits of a (len from 1 to 128). The
+ * 32 bits of keyed hash of the first len bits of a (len from 1 to 128). The
  * length is hashed too, so that a /48 and a /64 rule do not put 2001:db8::/48
- * and 2001:db8::/64 on the same address. Since mix64() is a bijection,
- * distinct /64 prefixes differ in all 64 bits before the truncation.
+ * and 2001:db8::/64 on the same address.
  */
 uint32_t
-mapsrc_hash(const struct in6_addr *a, unsigned len)
+mapsrc_hash(const uint8_t key[MAPSRC_KEY_SIZE], const struct in6_addr *a,
+    unsigned len)
 {
-	uint64_t hi = load_be64(a->s6_addr), lo = load_be64(a->s6_addr + 8);
+	uint8_t in[17];
+	unsigned i;
 
 	if (len > 128)
 		len = 128;
-	hi &= mask64(len);
-	lo &= len > 64 ? mask64(len - 64) : 0;
-	return (uint32_t)(mix64(hi ^ mix64(lo ^ len)) >> 32);
+	memcpy(in, a->s6_addr, 16);
+	for (i = 0; i < 16; i++) {
+		unsigned keep = len > 8 * i ? len - 8 * i : 0;
+
+		if (keep < 8)
+			in[i] &= (uint8_t)(0xff00 >> keep);
+	}
+	in[16] = (uint8_t)len;
+	return (uint32_t)(siphash24(key, in, sizeof(in)) >> 32);
 }
 
 /*
@@ -95,7 +132,7 @@ mapsrc_hash(const struct in6_addr *a, unsigned len)
  * Returns the address in host order.
  */
 uint32_t
-mapsrc_spread(uint32_t hash, const struct pool *pool)
+mapsrc_spread(uint32_t hash, const struct mapsrc_pool *pool)
 {
 	uint32_t net = MAPSRC_LOOPBACK_NET, count, addr;
 	unsigned prefix = MAPSRC_LOOPBACK_PREFIX;
@@ -122,12 +159,13 @@ mapsrc_spread(uint32_t hash, const struct pool *pool)
  * address cannot be bound, and it needs no mapping to be told apart.
  */
 int
-mapsrc_client(const union sockaddr_any *client, unsigned len, uint32_t *hash)
+mapsrc_client(const uint8_t key[MAPSRC_KEY_SIZE],
+    const union sockaddr_any *client, unsigned len, uint32_t *hash)
 {
 	if (client->sa.sa_family != AF_INET6 ||
 	    IN6_IS_ADDR_V4MAPPED(&client->in6.sin6_addr))
 		return -EAFNOSUPPORT;
-	*hash = mapsrc_hash(&client->in6.sin6_addr, len);
+	*hash = mapsrc_hash(key, &client->in6.sin6_addr, len);
 	return 0;
 }
 
@@ -136,10 +174,10 @@ mapsrc_client(const union sockaddr_any *client, unsigned len, uint32_t *hash)
  * must be in 127.0.0.0/8: an address there cannot leave the host, so a
  * remote target would never see the connection come back. Returns 0, or
  * -EDESTADDRREQ when no source can be mapped for this target (an IPv6
- * target, or one off loopback without a pool): a configuration error.
+ * target, or one off loopback without a pool).
  */
 int
-mapsrc_source(uint32_t hash, const struct pool *pool,
+mapsrc_source(uint32_t hash, const struct mapsrc_pool *pool,
     const union sockaddr_any *target, union sockaddr_any *source)
 {
 	if (target->sa.sa_family != AF_INET || pool->prefix > 30)
@@ -156,7 +194,7 @@ mapsrc_source(uint32_t hash, const struct pool *pool,
 
 /* "192.0.2.0/24", or "127.0.0.0/8" without a pool. */
 const char *
-mapsrc_pool_format(const struct pool *pool, char *buf, size_t size)
+mapsrc_pool_format(const struct mapsrc_pool *pool, char *buf, size_t size)
 {
 	struct in_addr a;
 	char net[INET_ADDRSTRLEN];

@@ -13,12 +13,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "proxy.h"
 
@@ -30,63 +26,6 @@ static const uint8_t v2_signature[12] = {
 #define V2_TCP4			0x11	/* AF_INET, SOCK_STREAM */
 #define V2_TCP6			0x21	/* AF_INET6, SOCK_STREAM */
 #define V2_TYPE_UNIQUE_ID	0x05
-
-static int
-is_hex_id(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < PROXY_ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return s[i] == '\0';
-}
-
-/*
- * The identifier logged for the connection and sent as the v2 UNIQUE_ID,
- * so that a backend's log line can be joined with v6fwd's record.
- *
- * Under systemd it is $INVOCATION_ID, which journald already attaches to
- * every record as _SYSTEMD_INVOCATION_ID. It is taken only from our own
- * service manager (our parent is PID 1, or the user manager named by
- * $MANAGERPID): under systemd-socket-activate or inetd the variable is
- * inherited from whatever started the activator, and every connection
- * would share it. Otherwise a new one is drawn; it needs to be unique, not
- * secret, so getrandom() must not block early at boot waiting for entropy,
- * and if it fails the time and PID stand in.
- */
-void
-proxy_id(char id[PROXY_ID_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *inv = getenv("INVOCATION_ID"), *mgr = getenv("MANAGERPID");
-	pid_t parent = getppid();
-	uint8_t raw[PROXY_ID_LEN / 2];
-	size_t i;
-
-	if (inv && is_hex_id(inv) && (parent == 1 ||
-	    (mgr && strtol(mgr, NULL, 10) == (long)parent))) {
-		memcpy(id, inv, PROXY_ID_LEN + 1);
-		return;
-	}
-	if (getrandom(raw, sizeof(raw), GRND_NONBLOCK) != (ssize_t)sizeof(raw)) {
-		struct timespec ts;
-		uint64_t v[2];
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		v[0] = (uint64_t)ts.tv_sec << 30 ^ (uint64_t)ts.tv_nsec;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		v[1] = (uint64_t)getpid() << 40 ^ (uint64_t)ts.tv_sec << 30 ^
-		    (uint64_t)ts.tv_nsec;
-		memcpy(raw, v, sizeof(raw));
-	}
-	for (i = 0; i < sizeof(raw); i++) {
-		id[2 * i] = hex[raw[i] >> 4];
-		id[2 * i + 1] = hex[raw[i] & 0x0f];
-	}
-	id[PROXY_ID_LEN] = '\0';
-}
 
 /*
  * A v4-mapped address (::ffff:a.b.c.d, which only a dual-stack socket

@@ -11,10 +11,6 @@
 #define PROXY_HEADER_MAX	192
 #define PROXY_UNIQUE_ID_MAX	128
 
-/* The connection identifier: 32 hex digits, like systemd's. */
-#define PROXY_ID_LEN		32
-
-void	proxy_id(char [PROXY_ID_LEN + 1]);
 int	proxy_header(int, const union sockaddr_any *,
 	    const union sockaddr_any *, const char *, uint8_t *, size_t);
 int	proxy_send(int, int, const union sockaddr_any *,

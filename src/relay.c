@@ -15,12 +15,15 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "relay.h"
-#include "util.h"
+#include "signals.h"
+#include "sock.h"
 
 /* Large enough for any pipe; the kernel moves at most what the pipe holds. */
 #define SPLICE_MAX	(1U << 30)
@@ -54,6 +57,36 @@ const char *
 relay_side_name(int side)
 {
 	return side == SIDE_CLIENT ? "client" : "target";
+}
+
+/* How it ended, in words: "client closed first (FIN)". */
+const char *
+relay_describe(const struct relay_result *res, char *buf, size_t size)
+{
+	const char *first = res->first >= 0 ? relay_side_name(res->first) :
+	    "neither side";
+
+	switch (res->end) {
+	case RELAY_FIN:
+		snprintf(buf, size, "%s closed first (FIN)", first);
+		break;
+	case RELAY_RESET:
+		snprintf(buf, size, "%s reset the connection (%s), RST "
+		    "passed on", relay_side_name(res->error_side),
+		    strerror(res->error));
+		break;
+	case RELAY_IDLE:
+		snprintf(buf, size, "idle timeout, both sides reset");
+		break;
+	case RELAY_SIGNAL:
+		snprintf(buf, size, "terminated by signal, both sides reset");
+		break;
+	case RELAY_ERROR:
+		snprintf(buf, size, "relay failed (%s), both sides reset",
+		    strerror(res->error ? res->error : EIO));
+		break;
+	}
+	return buf;
 }
 
 static bool
@@ -315,7 +348,7 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 	uint64_t idle_timeout = o->idle_timeout;
 	struct relay r;
 	struct pollfd pfd[2];
-	uint64_t last = now_usec();
+	uint64_t last = clock_usec();
 	int s, dead = -1, n;
 
 	memset(&r, 0, sizeof(r));
@@ -349,22 +382,22 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 			break;
 		}
 		if (moved)
-			last = now_usec();
+			last = clock_usec();
 
 		relay_poll_set(&r, pfd);
 		if (idle_timeout > 0) {
-			uint64_t now = now_usec(), end = last + idle_timeout;
+			uint64_t now = clock_usec(), end = last + idle_timeout;
 
 			if (now >= end) {
 				res->end = RELAY_IDLE;
 				break;
 			}
-			ts = usec_to_timespec(end - now);
+			ts = clock_timespec(end - now);
 			tsp = &ts;
 		}
 		n = ppoll(pfd, 2, tsp, sigmask);
 		if (n < 0) {
-			if (errno == EINTR && signal_received()) {
+			if (errno == EINTR && signals_terminated()) {
 				res->end = RELAY_SIGNAL;
 				break;
 			}
@@ -391,8 +424,8 @@ out:
 		close(client_fd);
 		close(target_fd);
 	} else {
-		sock_abort(client_fd);
-		sock_abort(target_fd);
+		sock_reset(client_fd);
+		sock_reset(target_fd);
 	}
 	half_close(&r.half[0]);
 	half_close(&r.half[1]);

@@ -3,6 +3,7 @@
 #define V6FWD_RELAY_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The two sides, named by role: the IPv6 client and the IPv4 target. */
@@ -40,5 +41,6 @@ struct relay_opts {
 int	relay_run(int, int, const struct relay_opts *, const sigset_t *,
 	    struct relay_result *);
 const char *relay_side_name(int);
+const char *relay_describe(const struct relay_result *, char *, size_t);
 
 #endif

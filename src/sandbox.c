@@ -47,10 +47,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "macro.h"
 #include "sandbox.h"
 
 /*
@@ -96,13 +97,6 @@ struct ll_ruleset_attr {
 	uint64_t	scoped;
 };
 
-/* What is in force, for the connection record. */
-struct sandbox_state {
-	int	abi;		/* Landlock ABI in force, 0: none */
-	int	landlock_err;	/* why there is no Landlock, or 0 */
-	int	seccomp_err;	/* why there is no filter, or 0 */
-};
-
 /* The seccomp filter's architecture check and argument layout. */
 #if defined(__x86_64__) && !defined(__ILP32__)
 #define SECCOMP_ARCH	AUDIT_ARCH_X86_64
@@ -132,6 +126,25 @@ struct sandbox_state {
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1),			\
 	RET(SECCOMP_RET_ALLOW),						\
 	RET(DENY)
+/* Only when argument i is v or w. */
+#define ALLOW_ARG2(nr, i, v, w)						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 5),		\
+	LOAD(ARG_LOW(i)),						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 1, 0),			\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (w), 0, 1),			\
+	RET(SECCOMP_RET_ALLOW),						\
+	RET(DENY)
+/* Only socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0): the journal's. */
+#define ALLOW_UNIX_DGRAM(nr)						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 8),		\
+	LOAD(ARG_LOW(0)),						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 5),		\
+	LOAD(ARG_LOW(1)),						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM | SOCK_CLOEXEC, 0, 3), \
+	LOAD(ARG_LOW(2)),						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),			\
+	RET(SECCOMP_RET_ALLOW),						\
+	RET(DENY)
 /* Only without PROT_EXEC in argument 2 (mmap, mprotect). */
 #define ALLOW_NOEXEC(nr)						\
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4),		\
@@ -142,9 +155,10 @@ struct sandbox_state {
 
 #ifdef SECCOMP_ARCH
 /*
- * What relay.c and log.c call once the sockets are open, the most frequent
- * first (the filter runs on every call). Not here: open, socket, connect,
- * bind, execve, kill, ptrace, set*id, and everything else.
+ * What relay.c and log.c (with libsystemd's sd_journal_sendv()) call once
+ * the sockets are open, the most frequent first (the filter runs on every
+ * call). Not here: open, connect, bind, execve, kill, ptrace, set*id, any
+ * socket but the journal's, and everything else.
  */
 static const struct sock_filter filter[] = {
 	LOAD(offsetof(struct seccomp_data, arch)),
@@ -163,17 +177,31 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_shutdown),			/* passing an EOF on */
 	ALLOW(__NR_close),
 	ALLOW(__NR_pipe2),			/* its two pipes */
-	ALLOW_ARG(__NR_fcntl, 1, F_SETPIPE_SZ),
+	ALLOW_ARG2(__NR_fcntl, 1, F_SETPIPE_SZ, F_ADD_SEALS),
 	ALLOW(__NR_clock_gettime),		/* if the vDSO falls back */
 	ALLOW(__NR_gettimeofday),
 	ALLOW(__NR_rt_sigreturn),		/* SIGTERM's handler */
 	ALLOW(__NR_restart_syscall),
-	/* The log: log.c, to the open journal socket or stderr. */
-	ALLOW(__NR_sendto),
-	ALLOW(__NR_sendmsg),
+	/* The log: log.c, to the journal or stderr. */
+	ALLOW(__NR_sendmsg),			/* sd_journal_sendv() */
+	ALLOW(__NR_sendto),			/* the barrier, see log.c */
 	ALLOW(__NR_write),
 	ALLOW(__NR_writev),
 	ALLOW_ARG(__NR_ioctl, 1, SIOCOUTQ),	/* has journald read our record? */
+	ALLOW(__NR_setitimer),			/* bounds a blocked write */
+	ALLOW(__NR_rt_sigprocmask),		/* SIGTERM may end it */
+	/* libsystemd opens its journal socket at its first message. */
+	ALLOW_UNIX_DGRAM(__NR_socket),
+	/*
+	 * A record too large for one datagram goes in a sealed memfd, passed
+	 * with SCM_RIGHTS; the memfd's name is the thread's (PR_GET_NAME).
+	 */
+	ALLOW(__NR_memfd_create),
+#ifdef SANDBOX_ASAN
+	ALLOW(__NR_prctl),			/* the sanitizer's, too */
+#else
+	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME),
+#endif
 	/* The C library's allocator, should a message need memory. */
 	ALLOW(__NR_brk),
 	ALLOW_NOEXEC(__NR_mmap),
@@ -185,14 +213,12 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_madvise),
 	ALLOW(__NR_mremap),
 	ALLOW(__NR_sigaltstack),
-	ALLOW(__NR_rt_sigprocmask),
 	ALLOW(__NR_rt_sigaction),
 	ALLOW(__NR_getpid),
 	ALLOW(__NR_gettid),
 	ALLOW(__NR_tgkill),
 	ALLOW(__NR_futex),
 	ALLOW(__NR_sched_yield),
-	ALLOW(__NR_prctl),
 	ALLOW(__NR_getrlimit),
 	ALLOW(__NR_prlimit64),
 	ALLOW(__NR_fstat),
@@ -207,7 +233,7 @@ seccomp_apply(void)
 {
 #ifdef SECCOMP_ARCH
 	struct sock_fprog prog = {
-		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
+		.len = (unsigned short)ELEMENTSOF(filter),
 		.filter = (struct sock_filter *)filter,
 	};
 
@@ -261,12 +287,26 @@ landlock_apply(int *abi_ret)
 		r = -errno;
 	else
 		*abi_ret = (int)abi;
-	close(fd);
+	(void)close(fd);
 	return r;
 }
 
-static const char *
-landlock_why(int err)
+/* "landlock-fs landlock-net landlock-scope seccomp", or "none". */
+const char *
+sandbox_describe(const struct sandbox *st, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", st->abi ? "landlock-fs " : "",
+	    st->abi >= 4 ? "landlock-net " : "",
+	    st->abi >= 6 ? "landlock-scope " : "",
+	    st->seccomp_err ? "" : "seccomp");
+	if (buf[0] == '\0')
+		snprintf(buf, size, "none");
+	return buf;
+}
+
+/* Why there is no Landlock, in words an administrator can act on. */
+const char *
+sandbox_landlock_why(int err)
 {
 	switch (err) {
 	case ENOSYS:
@@ -278,52 +318,27 @@ landlock_why(int err)
 	}
 }
 
-/* "landlock-fs landlock-net landlock-scope seccomp", or "none". */
-static void
-sandbox_describe(const struct sandbox_state *st, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s%s%s%s", st->abi ? "landlock-fs " : "",
-	    st->abi >= 4 ? "landlock-net " : "",
-	    st->abi >= 6 ? "landlock-scope " : "",
-	    st->seccomp_err ? "" : "seccomp");
-	if (buf[0] == '\0')
-		snprintf(buf, size, "none");
-}
-
 /*
  * Confines the process; called with both sockets open, right before the
- * relay. Never fails: what the kernel cannot do is logged, once.
+ * relay. Never fails: what the kernel cannot do is said in st, for the
+ * caller to log.
  */
 void
-sandbox_apply(void)
+sandbox_apply(struct sandbox *st)
 {
-	struct sandbox_state st = { 0, 0, 0 };
-	char what[64];
 	int r;
 
+	memset(st, 0, sizeof(*st));
 #ifdef SANDBOX_ASAN
 	__lsan_do_leak_check();
 #endif
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		/* Cannot fail since 3.5; without it neither layer loads. */
-		st.landlock_err = st.seccomp_err = errno;
-	} else {
-		if ((r = landlock_apply(&st.abi)) < 0)
-			st.landlock_err = -r;
-		if ((r = seccomp_apply()) < 0)
-			st.seccomp_err = -r;
+		st->landlock_err = st->seccomp_err = errno;
+		return;
 	}
-	sandbox_describe(&st, what, sizeof(what));
-	log_set_sandbox(what);
-	if (st.seccomp_err)
-		log_errno(LOG_WARNING, 0, "Confinement degraded: no seccomp "
-		    "filter (%s)%s%s%s, ignoring", st.seccomp_err == EAFNOSUPPORT ?
-		    "none written for this architecture" :
-		    strerror(st.seccomp_err), st.landlock_err ?
-		    " and no Landlock (" : "", st.landlock_err ?
-		    landlock_why(st.landlock_err) : "", st.landlock_err ? ")" : "");
-	else if (st.landlock_err)
-		log_errno(LOG_NOTICE, 0, "Confinement degraded: no Landlock "
-		    "(%s), seccomp alone, ignoring",
-		    landlock_why(st.landlock_err));
+	if ((r = landlock_apply(&st->abi)) < 0)
+		st->landlock_err = -r;
+	if ((r = seccomp_apply()) < 0)
+		st->seccomp_err = -r;
 }

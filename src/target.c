@@ -5,20 +5,31 @@
  * Without a port the local port the client connected to is used, since with
  * Accept=yes the unit instance name is not the port. Literals never touch the
  * resolver: getaddrinfo() loads NSS modules, which every connection would pay.
+ *
+ * target_reach() is the policy: resolve, map the source, try each address
+ * in turn, and say once, with the cause, what failed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "activation.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "mapsrc.h"
+#include "resolve.h"
+#include "signals.h"
+#include "sock.h"
 #include "target.h"
-#include "util.h"
 
-static int
+static bool
 valid_hostname(const char *s)
 {
 	size_t n = 0;
@@ -29,7 +40,7 @@ valid_hostname(const char *s)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
 		    c == '_'))
-			return 0;
+			return false;
 	}
 	return n > 0 && n <= TARGET_HOST_MAX;
 }
@@ -108,24 +119,14 @@ target_format(const struct target *t, unsigned local_port, char *buf,
 	return buf;
 }
 
-/*
- * Fills up to max addresses, in the resolver's order. Returns how many, or
- * -errno; for a name that does not resolve, err->gai says why.
- */
-int
-target_resolve(const struct target *t, unsigned local_port,
-    union sockaddr_any *out, size_t max, struct resolve_error *err)
+/* A literal address, which needs no resolver: 1, or 0 for a host name. */
+static int
+target_literal(const struct target *t, unsigned port, union sockaddr_any *out)
 {
-	struct addrinfo hints, *res, *ai;
-	unsigned port = t->port ? t->port : local_port;
-	size_t n = 0;
-	int r;
-
-	err->gai = 0;
 	memset(out, 0, sizeof(*out));
 	if (t->family == AF_INET6) {
 		out->in6.sin6_family = AF_INET6;
-		inet_pton(AF_INET6, t->host, &out->in6.sin6_addr);
+		(void)inet_pton(AF_INET6, t->host, &out->in6.sin6_addr);
 		out->in6.sin6_port = htons(port);
 		return 1;
 	}
@@ -134,50 +135,34 @@ target_resolve(const struct target *t, unsigned local_port,
 		out->in.sin_port = htons(port);
 		return 1;
 	}
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	r = getaddrinfo(t->host, NULL, &hints, &res);
-	if (r != 0) {
-		err->gai = r;
-		return r == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
-	}
-	for (ai = res; ai && n < max; ai = ai->ai_next) {
-		if (ai->ai_family != AF_INET ||
-		    ai->ai_addrlen != sizeof(struct sockaddr_in))
-			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		memcpy(&out[n].in, ai->ai_addr, sizeof(out[n].in));
-		out[n].in.sin_port = htons(port);
-		n++;
-	}
-	freeaddrinfo(res);
-	return n > 0 ? (int)n : -EHOSTUNREACH;
+	return 0;
 }
 
 /*
- * Connects a new non-blocking socket to addr within timeout microseconds,
- * from the address source if it is not NULL. The socket options are applied
- * before connect() so that they hold from the first segment. Returns the
- * fd, or -errno (-ETIMEDOUT for our own timeout, -EINTR when a termination
- * signal arrived meanwhile).
+ * Connects a new non-blocking socket to addr within timeout, from the
+ * address source if it is not NULL, with the options of the client leg.
+ * The options are set before connect() so that they hold from the first
+ * segment. Returns the fd, or -errno (-ETIMEDOUT for our own timeout,
+ * -EINTR when a termination signal arrived meanwhile); *at_bind tells a
+ * failure to bind the source from one to connect.
  */
-int
+static int
 target_connect(const union sockaddr_any *addr,
-    const union sockaddr_any *source, int tune_from, uint64_t timeout,
-    const sigset_t *sigmask)
+    const union sockaddr_any *source, int client_fd, uint64_t timeout,
+    const sigset_t *waitmask, bool *at_bind)
 {
 	struct pollfd pfd;
-	uint64_t deadline = now_usec() + timeout;
+	uint64_t deadline = clock_usec() + timeout;
 	int fd, r, err;
 	socklen_t len = sizeof(err);
 
+	*at_bind = false;
 	fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;
-	sock_tune(fd, tune_from);
+	sock_nodelay(fd);
+	sock_copy_keepalive(client_fd, fd);
 	if (source) {
 		int one = 1;
 
@@ -186,9 +171,10 @@ target_connect(const union sockaddr_any *addr,
 		 * it for every destination, and mapped sources would run out
 		 * of ephemeral ports; with it, connect() picks the port.
 		 */
-		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
 		    sizeof(one));
 		if (bind(fd, &source->sa, addr_len(source)) < 0) {
+			*at_bind = true;
 			r = -errno;
 			goto err;
 		}
@@ -203,18 +189,18 @@ target_connect(const union sockaddr_any *addr,
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
 	for (;;) {
-		uint64_t now = now_usec();
+		uint64_t now = clock_usec();
 		struct timespec ts;
 
 		if (now >= deadline) {
 			r = -ETIMEDOUT;
 			goto err;
 		}
-		ts = usec_to_timespec(deadline - now);
-		r = ppoll(&pfd, 1, &ts, sigmask);
+		ts = clock_timespec(deadline - now);
+		r = ppoll(&pfd, 1, &ts, waitmask);
 		if (r > 0)
 			break;
-		if (r < 0 && errno == EINTR && signal_received()) {
+		if (r < 0 && errno == EINTR && signals_terminated()) {
 			r = -EINTR;
 			goto err;
 		}
@@ -229,6 +215,145 @@ target_connect(const union sockaddr_any *addr,
 	}
 	return fd;
 err:
-	close(fd);
+	(void)close(fd);
 	return r;
+}
+
+/* The target's addresses: returns how many, or -1 with *outcome set. */
+static int
+target_addresses(const struct settings *s, unsigned port, const char *name,
+    union sockaddr_any *addrs, const sigset_t *waitmask, enum outcome *outcome)
+{
+	struct resolve_error rerr;
+	char took[32];
+	int n;
+
+	if (target_literal(&s->target, port, addrs))
+		return 1;
+	n = resolve_host(s->target.host, port, addrs, RESOLVE_ADDRS_MAX,
+	    s->connect_timeout, waitmask, &rerr);
+	if (n > 0)
+		return n;
+	*outcome = OUTCOME_UNRESOLVED;
+	if (n == -EINTR) {
+		*outcome = OUTCOME_TERMINATED;
+		log_info("Terminated while resolving %s", name);
+	} else if (n == -ETIMEDOUT)
+		log_error("Failed to resolve %s: no answer within %s (the "
+		    "connect timeout)", name, clock_format_duration(
+		    s->connect_timeout, took, sizeof(took)));
+	else if (rerr.gai == EAI_SYSTEM)
+		(void)log_error_errno(rerr.err, "Failed to resolve %s: %m", name);
+	else if (rerr.gai)
+		log_error("Failed to resolve %s: %s", name,
+		    gai_strerror(rerr.gai));
+	else
+		(void)log_error_errno(n, "Failed to resolve %s: %m", name);
+	return -1;
+}
+
+static enum outcome
+connect_outcome(int r)
+{
+	switch (r) {
+	case -ECONNREFUSED:
+		return OUTCOME_REFUSED;
+	case -ETIMEDOUT:
+		return OUTCOME_TIMEOUT;
+	case -EINTR:
+		return OUTCOME_TERMINATED;
+	case -EADDRNOTAVAIL:
+		return OUTCOME_NO_SOURCE;
+	default:
+		return OUTCOME_UNREACHABLE;
+	}
+}
+
+/*
+ * Connects to the target of connection c as settings s say: resolves it,
+ * maps the source, tries each address in turn. Every failure is logged
+ * once, with the client, the address and the cause. Returns the connected
+ * fd, or -1 with *outcome saying why there is none.
+ */
+int
+target_reach(const struct settings *s, const struct connection *c,
+    const sigset_t *waitmask, enum outcome *outcome)
+{
+	union sockaddr_any addrs[RESOLVE_ADDRS_MAX], src;
+	uint8_t key[MAPSRC_KEY_SIZE];
+	unsigned port = addr_port(&c->local);
+	char name[TARGET_STRLEN], addr[ADDR_STRLEN], pool[MAPSRC_POOL_STRLEN];
+	char from[INET_ADDRSTRLEN] = "";
+	socklen_t len = sizeof(src);
+	uint32_t hash = 0;
+	bool map = s->map_source > 0, at_bind;
+	int n, i, fd = -1, r;
+
+	target_format(&s->target, port, name, sizeof(name));
+	log_set_target(name);
+	if (s->target.port)
+		port = s->target.port;
+	if ((n = target_addresses(s, port, name, addrs, waitmask, outcome)) < 0)
+		return -1;
+	if (map && (r = mapsrc_key(key)) < 0) {
+		*outcome = OUTCOME_CONFIG;
+		(void)log_error_errno(r, "Failed to read the machine ID, the "
+		    "key of map-source: %m; create /etc/machine-id "
+		    "(systemd-machine-id-setup)");
+		return -1;
+	}
+	if (map && mapsrc_client(key, &c->peer, s->map_source, &hash) < 0) {
+		log_info("IPv4 client, source not mapped: the target sees the "
+		    "relay's own address");
+		map = false;
+	}
+	mapsrc_pool_format(&s->map_pool, pool, sizeof(pool));
+	for (i = 0; i < n; i++) {
+		addr_format(&addrs[i], addr, sizeof(addr));
+		if (map) {
+			if (mapsrc_source(hash, &s->map_pool, &addrs[i],
+			    &src) < 0) {
+				*outcome = OUTCOME_CONFIG;
+				log_error("Refusing the connection: map-source "
+				    "maps into %s, from which %s cannot be "
+				    "reached; set map-source-pool= to an IPv4 "
+				    "network routed to this host", pool, addr);
+				return -1;
+			}
+			log_set_source(&src);
+			addr_host(&src, from, sizeof(from));
+		}
+		fd = target_connect(&addrs[i], map ? &src : NULL, c->fd,
+		    s->connect_timeout, waitmask, &at_bind);
+		if (fd >= 0)
+			break;
+		*outcome = connect_outcome(fd);
+		if (fd == -EINTR) {
+			log_info("Terminated while connecting to %s", addr);
+			return -1;
+		}
+		if (fd == -EADDRNOTAVAIL && at_bind) {
+			/* Every address would fail alike: say it once. */
+			log_error("Failed to connect to %s from %s: not an "
+			    "address of this host; route the pool to it: ip "
+			    "route add local %s dev lo", addr, from, pool);
+			return -1;
+		}
+		if (fd == -EADDRNOTAVAIL)
+			(void)log_error_errno(fd, "Failed to connect to %s%s%s: "
+			    "no free source port (%m): every port of "
+			    "net.ipv4.ip_local_port_range is in use towards "
+			    "it%s", addr, map ? " from " : "", from, map ?
+			    "; map a longer prefix, or into a larger pool" :
+			    "; widen the range");
+		else
+			(void)log_error_errno(fd, "Failed to connect to %s%s%s: "
+			    "%m", addr, map ? " from " : "", from);
+	}
+	if (fd < 0)
+		return -1;
+	/* The port too: it tells apart two prefixes sharing an address. */
+	if (map && getsockname(fd, &src.sa, &len) == 0)
+		log_set_source(&src);
+	return fd;
 }

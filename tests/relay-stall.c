@@ -36,7 +36,8 @@
 #include <unistd.h>
 
 #include "relay.h"
-#include "util.h"
+#include "clock.h"
+#include "macro.h"
 
 #define CLIENT_RCVBUF	4096
 #define RELAY_SNDBUF	4096

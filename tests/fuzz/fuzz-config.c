@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "util.h"
+#include "clock.h"
+#include "macro.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

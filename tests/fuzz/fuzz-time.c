@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for parse_time(), every TIME option. The result is
+ * libFuzzer target for clock_parse_duration(), every TIME option. The result is
  * checked against an independent reading of the same grammar: decimal
  * digits, then one of "", s, ms, m, min, h; at most 24 hours.
  */
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "clock.h"
+#include "macro.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -55,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, data, size);
 	in[size] = '\0';
 
-	r = parse_time(in, &got);
+	r = clock_parse_duration(in, &got);
 	ref = reference(in, &want);
 	if ((r == 0) != (ref == 0))
 		abort();

@@ -1,0 +1,63 @@
+/*
+ * Signals. SIGTERM (systemctl stop), SIGINT and SIGHUP end a connection.
+ * They are blocked except inside the calls that wait (ppoll() with the mask
+ * signals_setup() returns, and the bounded log writes of log.c), which
+ * unblock them atomically: so a signal can only arrive while we wait, and
+ * can never be missed between a check and the wait.
+ *
+ * SIGPIPE is ignored: a write to a reset peer must be an EPIPE we can log,
+ * not a silent death. SIGALRM ends a log write that would block (log.c);
+ * like the others it is installed without SA_RESTART, so that it interrupts
+ * the call it arrives in.
+ */
+#include <string.h>
+
+#include "macro.h"
+#include "signals.h"
+
+static volatile sig_atomic_t terminated;
+
+static void
+on_terminate(int sig)
+{
+	terminated = sig;
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Fills waitmask: the current mask without the termination signals. */
+void
+signals_setup(sigset_t *waitmask)
+{
+	static const int term[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	(void)sigaction(SIGALRM, &sa, NULL);
+
+	sa.sa_handler = on_terminate;
+	(void)sigemptyset(&block);
+	for (i = 0; i < ELEMENTSOF(term); i++) {
+		(void)sigaction(term[i], &sa, NULL);
+		(void)sigaddset(&block, term[i]);
+	}
+	(void)sigprocmask(SIG_BLOCK, &block, waitmask);
+	for (i = 0; i < ELEMENTSOF(term); i++)
+		(void)sigdelset(waitmask, term[i]);
+}
+
+/* The termination signal received, or 0. */
+int
+signals_terminated(void)
+{
+	return terminated;
+}
