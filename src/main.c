@@ -225,6 +225,8 @@ main(int argc, char *argv[])
 	uint64_t start = clock_usec();
 	bool bad = false;
 
+	/* First: until then a SIGTERM would end us with a FIN, not a RST. */
+	signals_setup(&waitmask);
 	memset(&a, 0, sizeof(a));
 	parse_argv(argc, argv, &a);
 	bad = a.error[0] != '\0';
@@ -239,7 +241,6 @@ main(int argc, char *argv[])
 		return config_check(a.conn.config, stdout) == 0 ? EXIT_OK :
 		    EXIT_CONFIG;
 
-	signals_setup(&waitmask);
 	log_open(false, &waitmask);
 	if (take_connection(&c, &waitmask, bad) < 0) {
 		if (!bad)
