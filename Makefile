@@ -1,13 +1,21 @@
 # v6fwd: see README.md. User CFLAGS, CPPFLAGS and LDFLAGS come last.
 VERSION		= 0.1
 PREFIX		?= /usr/local
-BINDIR		?= $(PREFIX)/bin
+# An administrator's command (it has --check-config), as Debian puts it.
+SBINDIR		?= $(PREFIX)/sbin
 MANDIR		?= $(PREFIX)/share/man
 # Opt-in extras, such as the strict sandbox drop-in (v6fwd(8), SECURITY).
 DATADIR		?= $(PREFIX)/share/v6fwd
 PKG_SYSTEMD	= $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
 UNITDIR		?= $(or $(call PKG_SYSTEMD,systemdsystemunitdir),/lib/systemd/system)
 SYSUSERSDIR	?= $(or $(call PKG_SYSTEMD,sysusersdir),/usr/lib/sysusers.d)
+# Fixed: v6fwd reads /etc/v6fwd.conf whatever PREFIX (src/config.h).
+SYSCONFDIR	= /etc
+# Every template pair is installed without naming it here: units/*.socket
+# as they are, units/*.in with @SBINDIR@ filled in.
+UNITS_AS_IS	= $(wildcard units/*.socket)
+UNITS_IN	= $(wildcard units/*.in)
+UNITS		= $(notdir $(UNITS_AS_IS) $(UNITS_IN:.in=))
 
 CC		?= cc
 WARN		= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -59,30 +67,57 @@ check-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(CHECK_DEPS)
 
 install: v6fwd
-	install -Dm755 v6fwd $(DESTDIR)$(BINDIR)/v6fwd
+	install -Dm755 v6fwd $(DESTDIR)$(SBINDIR)/v6fwd
+	@# Versions up to 0.1 installed it in bin/, which comes later in PATH.
+	rm -f $(DESTDIR)$(PREFIX)/bin/v6fwd
 	install -Dm644 man/v6fwd.8 $(DESTDIR)$(MANDIR)/man8/v6fwd.8
 	install -Dm644 man/v6fwd.conf.5 $(DESTDIR)$(MANDIR)/man5/v6fwd.conf.5
-	install -Dm644 units/v6fwd@.socket $(DESTDIR)$(UNITDIR)/v6fwd@.socket
-	sed 's|@BINDIR@|$(BINDIR)|g' units/v6fwd@.service.in \
-		> $(DESTDIR)$(UNITDIR)/v6fwd@.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/v6fwd@.service
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m644 $(UNITS_AS_IS) $(DESTDIR)$(UNITDIR)/
+	@# Straight to its place, no temporary file in the tree; a @WORD@
+	@# left over is a template this Makefile does not know how to fill.
+	@set -e; for f in $(UNITS_IN); do \
+		u=$(DESTDIR)$(UNITDIR)/$$(basename $$f .in); \
+		echo "sed 's|@SBINDIR@|$(SBINDIR)|g' $$f > $$u"; \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' $$f >$$u; \
+		if grep -n '@[A-Z_]*@' $$u >&2; then \
+			echo "$$f: unknown @WORD@ left in $$u" >&2; rm -f $$u; exit 1; \
+		fi; \
+		chmod 644 $$u; \
+	done
 	install -Dm644 units/v6fwd.sysusers $(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
 	install -Dm644 units/v6fwd-strict.conf $(DESTDIR)$(DATADIR)/v6fwd-strict.conf
+	@# Commented examples only; an existing file is the administrator's.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/v6fwd.conf ]; then \
+		echo "$(DESTDIR)$(SYSCONFDIR)/v6fwd.conf exists: left as it is"; \
+	else \
+		echo "install -Dm644 etc/v6fwd.conf $(DESTDIR)$(SYSCONFDIR)/v6fwd.conf"; \
+		install -Dm644 etc/v6fwd.conf $(DESTDIR)$(SYSCONFDIR)/v6fwd.conf; \
+	fi
 
 # After install on a live system: create the user, load the units and
-# listen on PORT (2000 by default).
+# listen on PORT (2000 by default). Without systemd as PID 1 (a
+# container), "make run" is the same relay in the foreground.
 PORT		= 2000
+ADDR		= ::
 enable:
+	@[ -d /run/systemd/system ] || { echo "make enable: systemd is not PID 1 here; run the same relay in the foreground with: make run PORT=$(PORT)" >&2; exit 1; }
 	systemd-sysusers $(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf
 	systemctl daemon-reload
 	systemctl enable --now v6fwd@$(PORT).socket
 
+# v6fwd@PORT.socket's relay without systemd as PID 1: [ADDR]:PORT,
+# IPv6 only, under systemd-socket-activate (tools/run).
+run: v6fwd
+	tools/run $(PORT) $(ADDR) ./v6fwd
+
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/v6fwd $(DESTDIR)$(MANDIR)/man8/v6fwd.8 \
+	rm -f $(DESTDIR)$(SBINDIR)/v6fwd $(DESTDIR)$(MANDIR)/man8/v6fwd.8 \
 		$(DESTDIR)$(MANDIR)/man5/v6fwd.conf.5 \
-		$(DESTDIR)$(UNITDIR)/v6fwd@.socket $(DESTDIR)$(UNITDIR)/v6fwd@.service \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(DESTDIR)$(SYSUSERSDIR)/v6fwd.conf \
 		$(DESTDIR)$(DATADIR)/v6fwd-strict.conf
+	@echo "$(DESTDIR)$(SYSCONFDIR)/v6fwd.conf and the user v6fwd are left in place"
 
 clean:
 	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall $(FUZZERS)
@@ -105,4 +140,4 @@ fuzz: $(FUZZERS)
 bench: v6fwd
 	bench/run
 
-.PHONY: all bench check check-deps deps enable install uninstall clean
+.PHONY: all bench check check-deps clean deps enable install run uninstall
