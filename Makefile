@@ -33,10 +33,12 @@ SRCS		= src/main.c src/activation.c src/addr.c src/clock.c \
 OBJS		= $(SRCS:.c=.o)
 LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 
-# Debian packages: to build and run (make deps), and to test (make check-deps).
+# Debian packages: to build and run (make deps), to build the Debian
+# package (make deb-deps: debian/control's Build-Depends), and to test
+# (make check-deps: all of these; the suite builds the package too).
 DEPS		= make gcc libc6-dev pkg-config libsystemd-dev systemd
 CHECK_DEPS	= $(DEPS) clang python3 iproute2 procps \
-		  util-linux mandoc cppcheck shellcheck valgrind
+		  util-linux mandoc cppcheck shellcheck valgrind lintian
 
 all: v6fwd
 
@@ -62,8 +64,11 @@ deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEPS)
 
-check-deps:
+deb-deps:
 	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get build-dep -y --no-install-recommends ./
+
+check-deps: deb-deps
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(CHECK_DEPS)
 
 install: v6fwd
@@ -119,8 +124,29 @@ uninstall:
 		$(DESTDIR)$(DATADIR)/v6fwd-strict.conf
 	@echo "$(DESTDIR)$(SYSCONFDIR)/v6fwd.conf and the user v6fwd are left in place"
 
+# The Debian package (debian/), built in a copy of the tree under dist/,
+# so that neither this tree nor its parent gets build output: the binary
+# package is dist/v6fwd_$(VERSION)_ARCH.deb, beside the source package.
+DISTDIR		= dist
+deb:
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+		{ echo "make deb: debian/changelog is at $$v, VERSION at $(VERSION)" >&2; exit 1; }
+	rm -rf $(DISTDIR)
+	mkdir -p $(DISTDIR)/v6fwd-$(VERSION)
+	@# What git tracks or would (a dirty tree builds as it is), else all.
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z -co --exclude-standard | \
+		    tar --null -T - --ignore-failed-read -cf - ; \
+	else \
+		tar --exclude=./.git --exclude=./$(DISTDIR) -cf - . ; \
+	fi | tar -xf - -C $(DISTDIR)/v6fwd-$(VERSION)
+	cd $(DISTDIR)/v6fwd-$(VERSION) && dpkg-buildpackage -us -uc -I
+	rm -rf $(DISTDIR)/v6fwd-$(VERSION)
+	@ls $(DISTDIR)/*.deb
+
 clean:
 	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall $(FUZZERS)
+	rm -rf $(DISTDIR)
 
 # libFuzzer targets, each run FUZZ_SECONDS (0: replay the seeds only).
 FUZZ_SECONDS	?= 60
@@ -140,4 +166,5 @@ fuzz: $(FUZZERS)
 bench: v6fwd
 	bench/run
 
-.PHONY: all bench check check-deps clean deps enable install run uninstall
+.PHONY: all bench check check-deps clean deb deb-deps deps enable install run \
+	uninstall
