@@ -6,7 +6,8 @@
 # units, a cgroup per connection, journald) without touching the host.
 #
 # Interface. Source this file from bash, then:
-#   guest_boot           Boots the guest and installs v6fwd into it; returns
+#   guest_boot           Boots the guest and installs v6fwd into it (unless
+#                        GUEST_INSTALL=none); returns
 #                        0 when it is up, 2 when it cannot run here (the
 #                        reason is in GUEST_SKIP), 1 when booting failed
 #                        (the reason is in GUEST_ERROR, the console in
@@ -23,7 +24,11 @@
 # directory holding the console log), GUEST_LIBEXEC (where the helpers of
 # tests/system/ are inside the guest).
 # Environment: V6FWD_SRC, the source tree to "make install" from (default:
-# the tree this file is in); GUEST_BOOT_TIMEOUT, seconds (default 60);
+# the tree this file is in); GUEST_INSTALL=none boots a guest with no
+# v6fwd at all, for a scenario that installs it itself (the Debian
+# package): nothing from "make install", and whatever of v6fwd the host
+# has (its files, its user, a package in dpkg's database) removed from
+# the guest's view; GUEST_BOOT_TIMEOUT, seconds (default 60);
 # GUEST_MAX_LIFETIME, seconds after which a watchdog kills the guest
 # (default 3600; it also does when the script dies without its EXIT
 # trap); GUEST_KEEP=1 keeps the console log after teardown.
@@ -163,6 +168,15 @@ guest_copy_in() {
 guest_boot() {
 	local src=${V6FWD_SRC:-$(dirname "$(dirname "$GUEST_SYSTEST")")}
 	local timeout=${GUEST_BOOT_TIMEOUT:-60} cgroot state
+	local install=${GUEST_INSTALL:-make}
+
+	case $install in
+	make | none) ;;
+	*)
+		GUEST_ERROR="GUEST_INSTALL must be make or none, not '$install'"
+		return 1
+		;;
+	esac
 
 	guest_check || return 2
 	GUEST_DIR=$(mktemp -d /tmp/v6fwd-guest.XXXXXX) || return 1
@@ -182,7 +196,7 @@ guest_boot() {
 	(
 		echo "$BASHPID" >"$GUEST_CGROUP/cgroup.procs" || exit 1
 		exec unshare --pid --mount --net --uts --ipc --cgroup \
-		    --kill-child -- "$GUEST_SELF" --pid1 "$GUEST_DIR" "$src"
+		    --kill-child -- "$GUEST_SELF" --pid1 "$GUEST_DIR" "$src" "$install"
 	) </dev/null >"$GUEST_DIR/console.log" 2>&1 &
 	GUEST_UNSHARE_PID=$!
 	guest_watchdog $$ "$GUEST_UNSHARE_PID" "$GUEST_DIR" \
@@ -217,7 +231,9 @@ guest_boot() {
 		GUEST_ERROR="the guest did not boot (state '${state:-none}'): $(tail -n 3 "$GUEST_DIR/console.log" | tr '\n' ' ')"
 		return 1
 	fi
-	if ! in_guest systemd-sysusers >>"$GUEST_DIR/console.log" 2>&1; then
+	# Without an install, creating the user is the installer's job.
+	if [ "$install" = make ] &&
+	    ! in_guest systemd-sysusers >>"$GUEST_DIR/console.log" 2>&1; then
 		GUEST_ERROR="systemd-sysusers failed in the guest"
 		return 1
 	fi
@@ -274,10 +290,42 @@ guest_teardown() {
 	fi
 }
 
+# Removes from the guest root $1 whatever of v6fwd it sees of the host:
+# what "make install" (any PREFIX of ours) or the package put there, the
+# user, and the package's entry in dpkg's database. Only the overlay's
+# upper layer changes (whiteouts), never the host.
+guest_scrub_v6fwd() {
+	local root=$1 f
+	rm -rf "$root"/usr/local/sbin/v6fwd "$root"/usr/local/bin/v6fwd \
+	    "$root"/usr/sbin/v6fwd "$root"/usr/bin/v6fwd \
+	    "$root"/lib/systemd/system/v6fwd* "$root"/usr/lib/systemd/system/v6fwd* \
+	    "$root"/usr/local/lib/systemd/system/v6fwd* \
+	    "$root"/etc/systemd/system/v6fwd* \
+	    "$root"/usr/lib/sysusers.d/v6fwd.conf \
+	    "$root"/usr/local/lib/sysusers.d/v6fwd.conf \
+	    "$root"/usr/share/man/man8/v6fwd.8* "$root"/usr/share/man/man5/v6fwd.conf.5* \
+	    "$root"/usr/local/share/man/man8/v6fwd.8* \
+	    "$root"/usr/local/share/man/man5/v6fwd.conf.5* \
+	    "$root"/usr/share/v6fwd "$root"/usr/local/share/v6fwd \
+	    "$root"/usr/share/doc/v6fwd "$root"/var/lib/dpkg/info/v6fwd.* \
+	    "$root"/etc/v6fwd.conf "$root"/etc/v6fwd.conf.dpkg-*
+	for f in passwd group shadow gshadow; do
+		if grep -q '^v6fwd:' "$root/etc/$f" 2>/dev/null; then
+			sed -i '/^v6fwd:/d' "$root/etc/$f"
+		fi
+	done
+	if grep -qx 'Package: v6fwd' "$root/var/lib/dpkg/status"; then
+		awk 'BEGIN { RS = ""; ORS = "\n\n" } $0 !~ /^Package: v6fwd\n/' \
+		    "$root/var/lib/dpkg/status" >"$root/var/lib/dpkg/status.v6fwd-guest"
+		mv "$root/var/lib/dpkg/status.v6fwd-guest" "$root/var/lib/dpkg/status"
+	fi
+}
+
 # The guest's PID 1 until it execs systemd. $1: the host directory for
-# the mount points, $2: the source tree.
+# the mount points, $2: the source tree, $3: make (install v6fwd from
+# it) or none.
 guest_pid1() {
-	local src=$2 root=$1/root rw=$1/rw d
+	local src=$2 install=${3:-make} root=$1/root rw=$1/rw d
 	set -e
 	[ "$$" = 1 ]
 	mount --make-rprivate /
@@ -287,10 +335,15 @@ guest_pid1() {
 	mount -t overlay -o "lowerdir=/,upperdir=$rw/upper,workdir=$rw/work" \
 	    v6fwd-guest "$root"
 
-	# The user's path: install as a package would. The lock keeps guests
-	# booting at the same time from building in the same tree at once.
-	flock -w 300 "$src" make -s -C "$src" install DESTDIR="$root" \
-	    PREFIX=/usr/local
+	if [ "$install" = make ]; then
+		# The user's path: install as a package would. The lock keeps
+		# guests booting at the same time from building in the same
+		# tree at once.
+		flock -w 300 "$src" make -s -C "$src" install DESTDIR="$root" \
+		    PREFIX=/usr/local
+	else
+		guest_scrub_v6fwd "$root"
+	fi
 	mkdir -p "$root$GUEST_LIBEXEC"
 	cp "$GUEST_SYSTEST"/*.py "$root$GUEST_LIBEXEC/"
 
@@ -378,7 +431,7 @@ guest_pid1() {
 }
 
 if [ "${1:-}" = --pid1 ]; then
-	guest_pid1 "$2" "$3"
+	guest_pid1 "$2" "$3" "${4:-make}"
 	exit 1
 fi
 
