@@ -1,11 +1,12 @@
 /*
- * Taking the accepted connection.
+ * Taking the socket that was handed over.
  *
  * With Accept=yes systemd passes one connected socket as fd 3, described by
  * LISTEN_PID and LISTEN_FDS; sd_listen_fds(3) reads them, unsets them so
  * that nothing we might start inherits them, and makes the fd close-on-exec.
- * inetd, xinetd and s6 hand the connection over as stdin instead, with no
- * variables.
+ * With Accept=no it passes the listening socket the same way, and v6fwd
+ * serves it (server.c). inetd, xinetd and s6 hand the connection over as
+ * stdin instead, with no variables.
  *
  * A wrong hand-over is a configuration mistake an administrator must be able
  * to fix from the message alone, so each case says what it found.
@@ -37,7 +38,10 @@ file_kind(mode_t mode)
 	return "not a socket";
 }
 
-/* Is fd one connected TCP stream? If not, says what it is. */
+/*
+ * Is fd one connected TCP stream, or a listening TCP socket? Returns which
+ * (ACTIVATION_*), or -errno having said in why what it is instead.
+ */
 static int
 check_socket(int fd, struct connection *c, char *why, size_t size)
 {
@@ -53,12 +57,6 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 		snprintf(why, size, "fd %d is %s, not a socket", fd,
 		    file_kind(st.st_mode));
 		return -ENOTSOCK;
-	}
-	if (sd_is_socket(fd, AF_UNSPEC, 0, 1) > 0) {
-		snprintf(why, size, "fd %d is a listening socket, not a "
-		    "connection: the socket unit has Accept=no; set Accept=yes "
-		    "in its [Socket] section", fd);
-		return -EINVAL;
 	}
 	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1) <= 0) {
 		snprintf(why, size, "fd %d is not a stream socket (a datagram "
@@ -82,6 +80,15 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 		    strerror(errno));
 		return -ENOTCONN;
 	}
+	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+		if (c->inetd) {
+			snprintf(why, size, "standard input is a listening "
+			    "socket: inetd must hand over the connection "
+			    "(nowait), not the socket (wait)");
+			return -EINVAL;
+		}
+		return ACTIVATION_LISTENER;
+	}
 	len = sizeof(c->peer);
 	if (getpeername(fd, &c->peer.sa, &len) < 0) {
 		snprintf(why, size, "fd %d is not connected (%s): the client "
@@ -89,12 +96,13 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 		    "connected", fd, strerror(errno));
 		return -ENOTCONN;
 	}
-	return 0;
+	return ACTIVATION_CONNECTION;
 }
 
 /*
- * Takes the connection into c, non-blocking and close-on-exec. On failure
- * returns -errno and a message for the administrator in why.
+ * Takes the connection (or the listening socket) into c, non-blocking and
+ * close-on-exec. Returns ACTIVATION_CONNECTION or ACTIVATION_LISTENER; on
+ * failure -errno, and a message for the administrator in why.
  */
 int
 activation_take(struct connection *c, char *why, size_t size)
@@ -102,7 +110,7 @@ activation_take(struct connection *c, char *why, size_t size)
 	const char *e_pid = getenv("LISTEN_PID"), *e_fds = getenv("LISTEN_FDS");
 	char pid[32], fds[32];
 	struct stat st;
-	int n, r, fl;
+	int n, r, fl, kind;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -124,8 +132,7 @@ activation_take(struct connection *c, char *why, size_t size)
 		c->fd = SD_LISTEN_FDS_START;
 	else if (n > 1) {
 		snprintf(why, size, "systemd passed %d sockets, v6fwd takes "
-		    "exactly one connection: the socket unit must have one "
-		    "Listen line and Accept=yes", n);
+		    "exactly one: the socket unit must have one Listen line", n);
 		return -E2BIG;
 	} else if (fstat(STDIN_FILENO, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		c->fd = STDIN_FILENO;
@@ -137,8 +144,8 @@ activation_take(struct connection *c, char *why, size_t size)
 		    "(systemctl enable --now v6fwd@PORT.socket), or by inetd");
 		return -ENOTSOCK;
 	}
-	if ((r = check_socket(c->fd, c, why, size)) < 0)
-		return r;
+	if ((kind = check_socket(c->fd, c, why, size)) < 0)
+		return kind;
 
 	/* Both systemd and systemd-socket-activate hand it over blocking. */
 	fl = fcntl(c->fd, F_GETFL);
@@ -149,5 +156,5 @@ activation_take(struct connection *c, char *why, size_t size)
 		    c->fd, strerror(errno));
 		return r;
 	}
-	return 0;
+	return kind;
 }

@@ -7,12 +7,21 @@
 
 #include "addr.h"
 
-/* One accepted TCP connection: the client on the IPv6 side. */
+/*
+ * One accepted TCP connection: the client on the IPv6 side. For a listening
+ * socket, fd and local only.
+ */
 struct connection {
 	int			fd;
 	bool			inetd;	/* handed over as stdin */
 	union sockaddr_any	peer;	/* the client */
 	union sockaddr_any	local;	/* the address it connected to */
+};
+
+/* What was handed over: one connection, or a socket to accept them on. */
+enum activation {
+	ACTIVATION_CONNECTION,	/* Accept=yes, inetd */
+	ACTIVATION_LISTENER,	/* Accept=no: the served mode */
 };
 
 int	activation_take(struct connection *, char *, size_t);

@@ -49,6 +49,8 @@ settings_init(struct settings *s)
 	strcpy(s->target.host, "127.0.0.1");
 	s->connect_timeout = CONNECT_TIMEOUT_DEFAULT;
 	s->idle_timeout = IDLE_TIMEOUT_DEFAULT;
+	s->max_connections = MAX_CONNECTIONS_DEFAULT;
+	s->max_per_source = MAX_PER_SOURCE_DEFAULT;
 }
 
 static int
@@ -164,6 +166,41 @@ set_map_pool(struct settings *s, const char *v, const char **why)
 	return 0;
 }
 
+static int
+parse_count(const char *v, unsigned *ret)
+{
+	unsigned long n;
+	char *end;
+
+	if (*v < '1' || *v > '9')
+		return -EINVAL;
+	n = strtoul(v, &end, 10);
+	if (*end || n > MAX_CONNECTIONS_LIMIT)
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
+
+static int
+set_max_connections(struct settings *s, const char *v, const char **why)
+{
+	if (parse_count(v, &s->max_connections) < 0) {
+		*why = "expected a number of connections from 1 to 65536";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+set_max_per_source(struct settings *s, const char *v, const char **why)
+{
+	if (parse_count(v, &s->max_per_source) < 0) {
+		*why = "expected a number of connections from 1 to 65536";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define FIELD(f)	offsetof(struct settings, f), sizeof(((struct settings *)0)->f)
 
 /* The one vocabulary of the command line and the configuration file. */
@@ -183,6 +220,10 @@ static const struct {
 	    set_proxy_protocol },
 	{ "map-source",	     SET_MAP_SOURCE, FIELD(map_source), set_map_source },
 	{ "map-source-pool", SET_MAP_POOL, FIELD(map_pool), set_map_pool },
+	{ "max-connections", SET_MAX_CONNECTIONS, FIELD(max_connections),
+	    set_max_connections },
+	{ "max-connections-per-source", SET_MAX_PER_SOURCE,
+	    FIELD(max_per_source), set_max_per_source },
 };
 
 int
@@ -247,6 +288,10 @@ settings_print(const struct settings *s, FILE *f)
 	if (s->set & SET_MAP_SOURCE)
 		fprintf(f, s->map_source ? " map-source=%u" : " map-source=off",
 		    s->map_source);
+	if (s->set & SET_MAX_CONNECTIONS)
+		fprintf(f, " max-connections=%u", s->max_connections);
+	if (s->set & SET_MAX_PER_SOURCE)
+		fprintf(f, " max-connections-per-source=%u", s->max_per_source);
 	if (s->set & SET_MAP_POOL) {
 		struct in_addr a = { .s_addr = htonl(s->map_pool.addr) };
 		char buf[INET_ADDRSTRLEN];

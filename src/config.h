@@ -25,6 +25,8 @@ enum {
 	SET_PROXY_PROTOCOL	= 1 << 4,
 	SET_MAP_SOURCE		= 1 << 5,
 	SET_MAP_POOL		= 1 << 6,
+	SET_MAX_CONNECTIONS	= 1 << 7,
+	SET_MAX_PER_SOURCE	= 1 << 8,
 };
 
 struct settings {
@@ -36,9 +38,15 @@ struct settings {
 	int		proxy_protocol;	/* 0: off, 1 or 2: that version */
 	unsigned	map_source;	/* IPv6 prefix length hashed, 0: off */
 	struct mapsrc_pool map_pool;	/* where mapped sources go, 0: 127/8 */
+	unsigned	max_connections;	/* served mode: at once */
+	unsigned	max_per_source;		/* served mode: from one source */
 };
 
 #define MAP_SOURCE_DEFAULT	64
+/* As v6fwd@.socket's MaxConnections= and MaxConnectionsPerSource=. */
+#define MAX_CONNECTIONS_DEFAULT	1024
+#define MAX_PER_SOURCE_DEFAULT	256
+#define MAX_CONNECTIONS_LIMIT	65536
 
 void	settings_init(struct settings *);
 int	settings_set(struct settings *, const char *, const char *,

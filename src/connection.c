@@ -24,36 +24,6 @@
 #include "sock.h"
 #include "target.h"
 
-/* What each outcome is called, how bad it is, and what it says. */
-static const struct {
-	const char	*end;
-	int		 priority;
-	const char	*how;
-} outcomes[] = {
-	[OUTCOME_FIN]		= { "fin", LOG_INFO, NULL },
-	[OUTCOME_RST]		= { "rst", LOG_INFO, NULL },
-	[OUTCOME_IDLE]		= { "idle-timeout", LOG_INFO, NULL },
-	[OUTCOME_TERMINATED]	= { "terminated", LOG_INFO,
-	    "terminated by signal before relaying, client reset" },
-	[OUTCOME_RELAY_ERROR]	= { "error", LOG_ERR, NULL },
-	[OUTCOME_USAGE]		= { "usage", LOG_ERR,
-	    "invalid command line, client reset" },
-	[OUTCOME_CONFIG]	= { "config", LOG_ERR,
-	    "invalid configuration, client reset" },
-	[OUTCOME_UNRESOLVED]	= { "unresolved", LOG_ERR,
-	    "target name not resolved, client reset" },
-	[OUTCOME_REFUSED]	= { "refused", LOG_ERR,
-	    "target refused the connection, client reset" },
-	[OUTCOME_UNREACHABLE]	= { "unreachable", LOG_ERR,
-	    "target unreachable, client reset" },
-	[OUTCOME_TIMEOUT]	= { "timeout", LOG_ERR,
-	    "target did not answer in time, client reset" },
-	[OUTCOME_NO_SOURCE]	= { "no-source", LOG_ERR,
-	    "no source address or port for the target, client reset" },
-	[OUTCOME_PROXY_FAILED]	= { "proxy-failed", LOG_ERR,
-	    "PROXY header not sent, both sides reset" },
-};
-
 /*
  * The connection's identifier: V6FWD_ID in each of its messages, and the
  * UNIQUE_ID of a PROXY v2 header, so that a backend's log line can be
@@ -88,9 +58,9 @@ connection_id(char id[SD_ID128_STRING_MAX])
  * address (unless a target was given on the command line: the unit then
  * says everything), then the command-line options.
  */
-static int
-load_settings(const struct connection_opts *o, const struct connection *c,
-    struct settings *s)
+int
+connection_settings(const struct connection_opts *o,
+    const union sockaddr_any *local, struct settings *s)
 {
 	struct settings rule;
 	char why[512];
@@ -98,7 +68,7 @@ load_settings(const struct connection_opts *o, const struct connection *c,
 
 	settings_init(s);
 	if (!(o->cli.set & SET_TARGET)) {
-		r = config_lookup(o->config, o->config_given, &c->local, &rule,
+		r = config_lookup(o->config, o->config_given, local, &rule,
 		    why, sizeof(why));
 		if (r < 0)
 			return log_error_errno(r, "Refusing the connection, the "
@@ -173,9 +143,9 @@ record(enum outcome outcome, const char *how,
     const struct relay_result *res, uint64_t start)
 {
 	struct log_record rec = {
-		.end = outcomes[outcome].end,
-		.priority = outcomes[outcome].priority,
-		.how = how ? how : outcomes[outcome].how,
+		.end = outcome_name(outcome),
+		.priority = outcome_priority(outcome),
+		.how = how ? how : outcome_text(outcome),
 		.duration = clock_usec() - start,
 	};
 
@@ -244,7 +214,7 @@ connection_run(const struct connection_opts *o, struct connection *c,
 
 	connection_id(id);
 	log_set_id(id);
-	if (load_settings(o, c, &s) < 0)
+	if (connection_settings(o, &c->local, &s) < 0)
 		return connection_refuse(c, OUTCOME_CONFIG, start);
 	tune_client(c, &s);
 	if ((target_fd = target_reach(&s, c, waitmask, &outcome)) < 0)

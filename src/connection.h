@@ -17,6 +17,8 @@ struct connection_opts {
 	bool		 config_given;	/* -f: then the file must exist */
 };
 
+int		connection_settings(const struct connection_opts *,
+		    const union sockaddr_any *, struct settings *);
 enum outcome	connection_run(const struct connection_opts *,
 		    struct connection *, const sigset_t *, uint64_t);
 enum outcome	connection_refuse(struct connection *, enum outcome,

@@ -53,6 +53,7 @@
 #define FIELDS_SIZE		3072
 
 static struct {
+	pid_t		pid;		/* whose these are: see log_open() */
 	bool		opened;
 	bool		journal;	/* else stderr */
 	bool		quiet;		/* stderr is the client: never there */
@@ -127,10 +128,24 @@ stderr_is_journal(void)
  * and again with quiet set when stderr turns out to be the client's socket
  * (inetd hands the connection over as fds 0 to 2): then messages go to the
  * journal, or nowhere. Opens what the log needs before confinement.
+ *
+ * In a process forked by the server, it starts afresh: its own budget, its
+ * own barrier socket (the barrier counts one process's datagrams), and no
+ * context of the server's.
  */
 void
 log_open(bool quiet, const sigset_t *waitmask)
 {
+	pid_t pid = getpid();
+
+	if (ctx.opened && ctx.pid != pid) {
+		if (ctx.barrier_fd >= 0)
+			(void)close(ctx.barrier_fd);
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.barrier_fd = -1;
+		ctx.wait_left = LOG_WAIT_MAX;
+	}
+	ctx.pid = pid;
 	ctx.opened = true;
 	ctx.waitmask = *waitmask;
 	ctx.quiet = quiet;

@@ -1,7 +1,9 @@
 /*
  * v6fwd: relays IPv6 connections, accepted by systemd, to an IPv4 service.
  * main() owns the command line, taking the socket that was handed over, and
- * the exit status; what happens to one connection is connection.c's.
+ * the exit status. Handed a connection, it serves that one (connection.c);
+ * handed a listening socket, it serves every connection made to it, each in
+ * a process of its own (server.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,38 +17,12 @@
 #include "config.h"
 #include "connection.h"
 #include "log.h"
+#include "server.h"
 #include "signals.h"
 
 #ifndef V6FWD_VERSION
 #define V6FWD_VERSION	"unknown"
 #endif
-
-/* Exit statuses, documented in v6fwd(8). */
-enum {
-	EXIT_OK		= 0,	/* relayed (however the peers ended it) */
-	EXIT_RELAY	= 1,	/* the relay itself failed */
-	EXIT_USAGE	= 2,	/* bad command line */
-	EXIT_HANDOVER	= 3,	/* no usable connection was passed */
-	EXIT_CONFIG	= 4,	/* the configuration is invalid */
-	EXIT_TARGET	= 5,	/* the target could not be reached */
-};
-
-/* The exit status of each outcome: systemd marks the instance failed on any but 0. */
-static const int exit_status[] = {
-	[OUTCOME_FIN]		= EXIT_OK,
-	[OUTCOME_RST]		= EXIT_OK,
-	[OUTCOME_IDLE]		= EXIT_OK,
-	[OUTCOME_TERMINATED]	= EXIT_OK,
-	[OUTCOME_RELAY_ERROR]	= EXIT_RELAY,
-	[OUTCOME_USAGE]		= EXIT_USAGE,
-	[OUTCOME_CONFIG]	= EXIT_CONFIG,
-	[OUTCOME_UNRESOLVED]	= EXIT_TARGET,
-	[OUTCOME_REFUSED]	= EXIT_TARGET,
-	[OUTCOME_UNREACHABLE]	= EXIT_TARGET,
-	[OUTCOME_TIMEOUT]	= EXIT_TARGET,
-	[OUTCOME_NO_SOURCE]	= EXIT_TARGET,
-	[OUTCOME_PROXY_FAILED]	= EXIT_TARGET,
-};
 
 struct args {
 	struct connection_opts	 conn;
@@ -197,11 +173,12 @@ stderr_is_client(const struct connection *c)
 }
 
 /*
- * Takes the connection into c. Returns 0, or -errno having said why
- * (unless quiet: a usage error, which says it all, comes first).
+ * Takes the connection, or the listening socket, into c. Returns which
+ * (ACTIVATION_*), or -errno having said why (unless quiet: a usage error,
+ * which says it all, comes first).
  */
 static int
-take_connection(struct connection *c, const sigset_t *waitmask, bool quiet)
+take_socket(struct connection *c, const sigset_t *waitmask, bool quiet)
 {
 	char why[512];
 	int r;
@@ -212,8 +189,9 @@ take_connection(struct connection *c, const sigset_t *waitmask, bool quiet)
 	if (r < 0)
 		return quiet ? r : log_error_errno(r, "Failed to take the "
 		    "connection: %s", why);
-	log_set_client(&c->peer, &c->local);
-	return 0;
+	if (r == ACTIVATION_CONNECTION)
+		log_set_client(&c->peer, &c->local);
+	return r;
 }
 
 int
@@ -224,6 +202,7 @@ main(int argc, char *argv[])
 	sigset_t waitmask;
 	uint64_t start = clock_usec();
 	bool bad = false;
+	int kind;
 
 	/* First: until then a SIGTERM would end us with a FIN, not a RST. */
 	signals_setup(&waitmask);
@@ -242,18 +221,28 @@ main(int argc, char *argv[])
 		    EXIT_CONFIG;
 
 	log_open(false, &waitmask);
-	if (take_connection(&c, &waitmask, bad) < 0) {
+	kind = take_socket(&c, &waitmask, bad);
+	if (kind < 0 || (bad && kind == ACTIVATION_LISTENER)) {
 		if (!bad)
 			return EXIT_HANDOVER;
-		/* No connection, so a person typed this. */
-		fprintf(stderr, "v6fwd: %s\n", a.error);
-		usage(stderr);
+		/* No connection to refuse: say it where a person reads it. */
+		if (kind == ACTIVATION_LISTENER)
+			log_error("Refusing to serve the listening socket, the "
+			    "command line is invalid: %s", a.error);
+		else {
+			fprintf(stderr, "v6fwd: %s\n", a.error);
+			usage(stderr);
+		}
 		return EXIT_USAGE;
 	}
+	if (kind == ACTIVATION_LISTENER)
+		return server_run(&a.conn, c.fd, &c.local, &waitmask);
 	if (bad) {
 		log_error("Refusing the connection, the command line is "
 		    "invalid: %s", a.error);
-		return exit_status[connection_refuse(&c, OUTCOME_USAGE, start)];
+		return outcome_exit_status(connection_refuse(&c, OUTCOME_USAGE,
+		    start));
 	}
-	return exit_status[connection_run(&a.conn, &c, &waitmask, start)];
+	return outcome_exit_status(connection_run(&a.conn, &c, &waitmask,
+	    start));
 }

@@ -18,4 +18,19 @@ enum outcome {
 	OUTCOME_PROXY_FAILED,	/* the PROXY header could not be sent */
 };
 
+/* Exit statuses, documented in v6fwd(8). */
+enum {
+	EXIT_OK		= 0,	/* relayed (however the peers ended it) */
+	EXIT_RELAY	= 1,	/* the relay itself failed */
+	EXIT_USAGE	= 2,	/* bad command line */
+	EXIT_HANDOVER	= 3,	/* no usable connection was passed */
+	EXIT_CONFIG	= 4,	/* the configuration is invalid */
+	EXIT_TARGET	= 5,	/* the target could not be reached */
+};
+
+const char	*outcome_name(enum outcome);
+int		 outcome_priority(enum outcome);
+const char	*outcome_text(enum outcome);
+int		 outcome_exit_status(enum outcome);
+
 #endif

@@ -36,6 +36,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -74,12 +75,15 @@
 /* Landlock, with no libc wrapper and possibly older kernel headers. */
 #ifndef __NR_landlock_create_ruleset	/* the same on every architecture */
 #define __NR_landlock_create_ruleset	444
+#define __NR_landlock_add_rule		445
 #define __NR_landlock_restrict_self	446
 #endif
+#define LL_RULE_NET_PORT	2
 #ifndef LANDLOCK_CREATE_RULESET_VERSION
 #define LANDLOCK_CREATE_RULESET_VERSION	(1U << 0)
 #endif
 #define LL_FS_ABI1		((UINT64_C(1) << 13) - 1)  /* EXECUTE..MAKE_SYM */
+#define LL_FS_READ		(UINT64_C(3) << 2)	/* READ_FILE, READ_DIR */
 #define LL_FS_REFER		(UINT64_C(1) << 13)	/* ABI 2 */
 #define LL_FS_TRUNCATE		(UINT64_C(1) << 14)	/* ABI 3 */
 #define LL_FS_IOCTL_DEV		(UINT64_C(1) << 15)	/* ABI 5 */
@@ -95,6 +99,12 @@ struct ll_ruleset_attr {
 	uint64_t	handled_access_fs;
 	uint64_t	handled_access_net;
 	uint64_t	scoped;
+};
+
+/* struct landlock_net_port_attr */
+struct ll_net_port_attr {
+	uint64_t	allowed_access;
+	uint64_t	port;
 };
 
 /* The seccomp filter's architecture check and argument layout. */
@@ -226,15 +236,120 @@ static const struct sock_filter filter[] = {
 #endif
 	RET(DENY),
 };
+
+/* Denies the call outright. */
+#define DENY_NR(sys)							\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (sys), 0, 1),		\
+	RET(DENY)
+/* Denies it when argument i has any of the bits. */
+#define DENY_BITS(sys, i, bits)						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (sys), 0, 3),		\
+	LOAD(ARG_LOW(i)),						\
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (bits), 0, 1),		\
+	RET(DENY),							\
+	LOAD(offsetof(struct seccomp_data, nr))
+/* Allows a socket of the relay's families only. */
+#define SOCKET_FAMILIES(sys)						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (sys), 0, 6),		\
+	LOAD(ARG_LOW(0)),						\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 3, 0),		\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 2, 0),		\
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0),		\
+	RET(DENY),							\
+	LOAD(offsetof(struct seccomp_data, nr))
+
+#define WRITE_FLAGS	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
+
+/*
+ * The server's filter, from the start: a deny-list, since it and the
+ * processes it forks do much (fork, resolve names, read the configuration)
+ * before each connection's process installs the allow-list above. No
+ * program can be run, no file opened for writing or created, removed or
+ * changed, no socket but TCP's families and AF_UNIX (the journal, the
+ * notifications, the resolver's modules), no other process inspected, no
+ * privilege, no namespace, no kernel module or BPF program.
+ */
+static const struct sock_filter server_filter[] = {
+	LOAD(offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
+	RET(SECCOMP_RET_KILL_PROCESS),
+	LOAD(offsetof(struct seccomp_data, nr)),
+#ifdef SECCOMP_X32_BIT
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SECCOMP_X32_BIT, 0, 1),
+	RET(SECCOMP_RET_KILL_PROCESS),
+#endif
+	SOCKET_FAMILIES(__NR_socket),
+	DENY_BITS(__NR_openat, 2, WRITE_FLAGS),
+#ifdef __NR_open
+	DENY_BITS(__NR_open, 1, WRITE_FLAGS),
+	DENY_NR(__NR_creat),
+	DENY_NR(__NR_mkdir),
+	DENY_NR(__NR_rmdir),
+	DENY_NR(__NR_unlink),
+	DENY_NR(__NR_rename),
+	DENY_NR(__NR_link),
+	DENY_NR(__NR_symlink),
+	DENY_NR(__NR_mknod),
+	DENY_NR(__NR_chmod),
+	DENY_NR(__NR_chown),
+	DENY_NR(__NR_lchown),
+#endif
+	DENY_NR(__NR_openat2),
+	DENY_NR(__NR_execve),
+	DENY_NR(__NR_execveat),
+	DENY_NR(__NR_truncate),
+	DENY_NR(__NR_mkdirat),
+	DENY_NR(__NR_unlinkat),
+	DENY_NR(__NR_renameat),
+	DENY_NR(__NR_renameat2),
+	DENY_NR(__NR_linkat),
+	DENY_NR(__NR_symlinkat),
+	DENY_NR(__NR_mknodat),
+	DENY_NR(__NR_fchmodat),
+	DENY_NR(__NR_fchownat),
+	DENY_NR(__NR_ptrace),
+	DENY_NR(__NR_process_vm_readv),
+	DENY_NR(__NR_process_vm_writev),
+	DENY_NR(__NR_mount),
+	DENY_NR(__NR_umount2),
+	DENY_NR(__NR_pivot_root),
+	DENY_NR(__NR_chroot),
+	DENY_NR(__NR_unshare),
+	DENY_NR(__NR_setns),
+	DENY_NR(__NR_setuid),
+	DENY_NR(__NR_setgid),
+	DENY_NR(__NR_setreuid),
+	DENY_NR(__NR_setregid),
+	DENY_NR(__NR_setresuid),
+	DENY_NR(__NR_setresgid),
+	DENY_NR(__NR_setgroups),
+	DENY_NR(__NR_init_module),
+	DENY_NR(__NR_finit_module),
+	DENY_NR(__NR_delete_module),
+	DENY_NR(__NR_kexec_load),
+	DENY_NR(__NR_bpf),
+	DENY_NR(__NR_perf_event_open),
+	DENY_NR(__NR_userfaultfd),
+	DENY_NR(__NR_io_uring_setup),
+	DENY_NR(__NR_keyctl),
+	DENY_NR(__NR_add_key),
+	DENY_NR(__NR_request_key),
+	DENY_NR(__NR_reboot),
+	DENY_NR(__NR_swapon),
+	DENY_NR(__NR_swapoff),
+	DENY_NR(__NR_acct),
+	RET(SECCOMP_RET_ALLOW),
+};
 #endif
 
 static int
-seccomp_apply(void)
+seccomp_apply(bool server)
 {
 #ifdef SECCOMP_ARCH
 	struct sock_fprog prog = {
-		.len = (unsigned short)ELEMENTSOF(filter),
-		.filter = (struct sock_filter *)filter,
+		.len = (unsigned short)(server ? ELEMENTSOF(server_filter) :
+		    ELEMENTSOF(filter)),
+		.filter = (struct sock_filter *)(server ? server_filter : filter),
 	};
 
 	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
@@ -246,10 +361,17 @@ seccomp_apply(void)
 #endif
 }
 
+/*
+ * A connection's process handles every right this kernel knows and grants
+ * none. A server reads (its configuration, and the resolver's files and
+ * modules, for the connections it forks), and binds TCP only to port 0 (a
+ * mapped source, see mapsrc.c): nothing else.
+ */
 static int
-landlock_apply(int *abi_ret)
+landlock_apply(bool server, int *abi_ret)
 {
 	struct ll_ruleset_attr attr;
+	struct ll_net_port_attr port0 = { LL_NET_BIND_TCP, 0 };
 	size_t size;
 	long abi;
 	int fd, r = 0;
@@ -269,11 +391,14 @@ landlock_apply(int *abi_ret)
 	if (abi >= 3)
 		attr.handled_access_fs |= LL_FS_TRUNCATE;
 	if (abi >= 4)
-		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		attr.handled_access_net = server ? LL_NET_BIND_TCP :
+		    LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
 	if (abi >= 5)
 		attr.handled_access_fs |= LL_FS_IOCTL_DEV;
 	if (abi >= 6)
 		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+	if (server)
+		attr.handled_access_fs &= ~LL_FS_READ;
 	/* Pass only the fields this kernel knows. */
 	size = abi >= 6 ? sizeof(attr) : abi >= 4 ?
 	    offsetof(struct ll_ruleset_attr, scoped) :
@@ -282,8 +407,11 @@ landlock_apply(int *abi_ret)
 	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, size, 0);
 	if (fd < 0)
 		return -errno;
-	/* No rule is added: every handled access is refused. */
-	if (syscall(__NR_landlock_restrict_self, fd, 0) < 0)
+	/* A connection's process: no rule, every handled access is refused. */
+	if (server && abi >= 4 && syscall(__NR_landlock_add_rule, fd,
+	    LL_RULE_NET_PORT, &port0, 0) < 0)
+		r = -errno;
+	else if (syscall(__NR_landlock_restrict_self, fd, 0) < 0)
 		r = -errno;
 	else
 		*abi_ret = (int)abi;
@@ -323,22 +451,38 @@ sandbox_landlock_why(int err)
  * relay. Never fails: what the kernel cannot do is said in st, for the
  * caller to log.
  */
-void
-sandbox_apply(struct sandbox *st)
+static void
+confine(bool server, struct sandbox *st)
 {
 	int r;
 
 	memset(st, 0, sizeof(*st));
-#ifdef SANDBOX_ASAN
-	__lsan_do_leak_check();
-#endif
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		/* Cannot fail since 3.5; without it neither layer loads. */
 		st->landlock_err = st->seccomp_err = errno;
 		return;
 	}
-	if ((r = landlock_apply(&st->abi)) < 0)
+	if ((r = landlock_apply(server, &st->abi)) < 0)
 		st->landlock_err = -r;
-	if ((r = seccomp_apply()) < 0)
+	if ((r = seccomp_apply(server)) < 0)
 		st->seccomp_err = -r;
+}
+
+void
+sandbox_apply(struct sandbox *st)
+{
+#ifdef SANDBOX_ASAN
+	__lsan_do_leak_check();
+#endif
+	confine(false, st);
+}
+
+/*
+ * Confines a server from the start to what it and the processes it forks
+ * need before each confines itself with sandbox_apply(); the layers stack.
+ */
+void
+sandbox_apply_server(struct sandbox *st)
+{
+	confine(true, st);
 }

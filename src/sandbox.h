@@ -12,6 +12,7 @@ struct sandbox {
 };
 
 void	sandbox_apply(struct sandbox *);
+void	sandbox_apply_server(struct sandbox *);
 const char *sandbox_describe(const struct sandbox *, char *, size_t);
 const char *sandbox_landlock_why(int);
 

@@ -10,12 +10,13 @@
  * like the others it is installed without SA_RESTART, so that it interrupts
  * the call it arrives in.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "macro.h"
 #include "signals.h"
 
-static volatile sig_atomic_t terminated;
+static volatile sig_atomic_t terminated, child_exited;
 
 static void
 on_terminate(int sig)
@@ -27,6 +28,13 @@ static void
 on_alarm(int sig)
 {
 	(void)sig;
+}
+
+static void
+on_child(int sig)
+{
+	(void)sig;
+	child_exited = 1;
 }
 
 /* Fills waitmask: the current mask without the termination signals. */
@@ -60,4 +68,50 @@ int
 signals_terminated(void)
 {
 	return terminated;
+}
+
+/*
+ * For a server: SIGCHLD, too, is blocked but while waiting, and noted, so
+ * that an exited child interrupts the wait. Takes it out of waitmask.
+ */
+void
+signals_watch_children(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	(void)sigemptyset(&block);
+	(void)sigaddset(&block, SIGCHLD);
+	(void)sigprocmask(SIG_BLOCK, &block, NULL);
+	(void)sigdelset(waitmask, SIGCHLD);
+}
+
+/* In a server's child: SIGCHLD as it was, so that waitpid() is ours. */
+void
+signals_forget_children(void)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	(void)sigemptyset(&block);
+	(void)sigaddset(&block, SIGCHLD);
+	(void)sigprocmask(SIG_UNBLOCK, &block, NULL);
+	child_exited = 0;
+}
+
+/* Whether a child exited since the last call. */
+bool
+signals_children_exited(void)
+{
+	bool r = child_exited;
+
+	child_exited = 0;
+	return r;
 }

@@ -1,0 +1,567 @@
+/*
+ * The served mode. Handed a listening socket (a socket unit with Accept=no,
+ * v6fwd-server@.socket), v6fwd accepts on it itself and gives every
+ * connection a process of its own, forked from this one, which runs exactly
+ * what a per-connection instance runs (connection_run(): settings, target,
+ * PROXY header, confinement, relay, record) and exits. So a connection costs
+ * no exec, no dynamic loading and no work of PID 1's, and one connection's
+ * process can no more reach another's bytes than two instances could.
+ *
+ * What systemd does for an Accept=yes socket is ours here: a limit on the
+ * connections at once and on those from one source (as MaxConnections= and
+ * MaxConnectionsPerSource=), the connection past them accepted and reset at
+ * once with a rate-limited message, and surviving every failure of accept()
+ * and fork() without exiting and without spinning.
+ *
+ * SIGTERM (systemctl stop) takes no new connection: every connection's
+ * process gets SIGTERM and resets both its sides, as a per-connection
+ * instance does, and the server exits once they are gone. The listening
+ * socket is systemd's, so a restart loses no connection attempt: they wait
+ * in its backlog.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "sandbox.h"
+#include "server.h"
+#include "signals.h"
+#include "sock.h"
+#include "table.h"
+
+/* Connections taken per wake-up, so that reaping and signals keep up. */
+#define ACCEPT_BATCH		32
+/* After accept() or fork() ran out of something: wait before trying again. */
+#define BACKOFF			(100 * USEC_PER_MSEC)
+/* At most one message a second about connections past the limits. */
+#define RATELIMIT_INTERVAL	USEC_PER_SEC
+/* How often STATUS= may change. */
+#define STATUS_INTERVAL		USEC_PER_SEC
+/* How long the connections' processes get to end after SIGTERM. */
+#define STOP_WAIT		(5 * USEC_PER_SEC)
+/*
+ * Processes forked ahead of time, each waiting for one connection: fork()
+ * is the largest cost of a connection here (about 0.1 to 0.2 ms with
+ * libsystemd's libraries mapped), and this takes it off the path a client
+ * waits on. Each takes one connection and is replaced once it has.
+ */
+#define PREFORK			8
+
+/*
+ * A source, as the per-source limit counts them: an IPv6 client by its /64
+ * (one host or one site: a client holds a whole /64 and can use any address
+ * in it, so counting addresses would limit nothing), an IPv4 client (also
+ * v4-mapped) by its address.
+ */
+#define SOURCE_KEY_SIZE		9	/* family (4 or 6), then the bytes */
+
+struct child {
+	pid_t		pid;			/* the key */
+	uint8_t		source[SOURCE_KEY_SIZE];	/* zero while idle */
+};
+
+/* A process forked ahead, and our end of the socket it waits on. */
+struct idle {
+	pid_t		pid;
+	int		sock;
+};
+
+/* What an idle process is sent with the connection's fd. */
+struct handoff {
+	union sockaddr_any	peer;
+	uint64_t		start;
+};
+
+struct source {
+	uint8_t		key[SOURCE_KEY_SIZE];
+	unsigned	count;
+};
+
+struct ratelimit {
+	uint64_t	last;			/* when one was last logged */
+	unsigned	suppressed;		/* since then */
+};
+
+struct server {
+	int		 fd;
+	char		 name[ADDR_STRLEN];	/* "[::]:2000" */
+	const struct connection_opts *opts;
+	sigset_t	 waitmask;		/* TERM and CHLD unblocked */
+	unsigned	 max, max_per_source;
+	struct table	 children, sources;
+	unsigned	 active;		/* connections being served */
+	uint64_t	 served, refused;
+	struct idle	 idle[PREFORK > 0 ? PREFORK : 1];
+	unsigned	 nidle;
+	uint64_t	 paused_until;		/* back-off, or 0 */
+	uint64_t	 status_at;		/* when STATUS= last changed */
+	bool		 status_dirty;
+	struct ratelimit rl_full, rl_source, rl_accept, rl_fork;
+};
+
+static bool
+ratelimit_pass(struct ratelimit *rl, uint64_t now)
+{
+	if (rl->last && now - rl->last < RATELIMIT_INTERVAL) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->last = now;
+	return true;
+}
+
+/* ", and 12 more in the last second" when some were not logged. */
+static const char *
+ratelimit_more(struct ratelimit *rl, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (rl->suppressed)
+		snprintf(buf, size, " (and %u more since the last message)",
+		    rl->suppressed);
+	rl->suppressed = 0;
+	return buf;
+}
+
+static void
+source_key(const union sockaddr_any *peer, uint8_t key[SOURCE_KEY_SIZE])
+{
+	memset(key, 0, SOURCE_KEY_SIZE);
+	if (peer->sa.sa_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&peer->in6.sin6_addr)) {
+		key[0] = 6;
+		memcpy(key + 1, peer->in6.sin6_addr.s6_addr, 8);
+	} else if (peer->sa.sa_family == AF_INET6) {
+		key[0] = 4;
+		memcpy(key + 1, peer->in6.sin6_addr.s6_addr + 12, 4);
+	} else {
+		key[0] = 4;
+		memcpy(key + 1, &peer->in.sin_addr, 4);
+	}
+}
+
+/* "2001:db8::/64" or "192.0.2.1": a source as the limit counts it. */
+static const char *
+source_format(const union sockaddr_any *peer, char *buf, size_t size)
+{
+	union sockaddr_any a = *peer;
+
+	if (a.sa.sa_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr)) {
+		memset(a.in6.sin6_addr.s6_addr + 8, 0, 8);
+		addr_host(&a, buf, size);
+		strncat(buf, "/64", size - strlen(buf) - 1);
+	} else
+		addr_host(&a, buf, size);
+	return buf;
+}
+
+static void
+status_update(struct server *s, uint64_t now, bool force)
+{
+	if (!force && (!s->status_dirty || now - s->status_at < STATUS_INTERVAL))
+		return;
+	(void)sd_notifyf(0, "STATUS=Serving %s: %u connections now, %" PRIu64
+	    " served, %" PRIu64 " refused", s->name, s->active, s->served,
+	    s->refused);
+	s->status_at = now;
+	s->status_dirty = false;
+}
+
+/* Closes a connection the server will not serve, with a RST. */
+static void
+refuse(struct server *s, int fd)
+{
+	sock_reset(fd);
+	s->refused++;
+	s->status_dirty = true;
+}
+
+/*
+ * The connection's own process: it never returns. The listening socket
+ * and the server's tables are not its business; the rest of the process is
+ * a per-connection instance's, from connection_run() on.
+ */
+static void __attribute__((noreturn))
+serve_one(struct server *s, int fd, const union sockaddr_any *peer,
+    uint64_t start)
+{
+	struct connection c = { .fd = fd, .peer = *peer };
+	socklen_t len = sizeof(c.local);
+	enum outcome o;
+
+	/* What ps and pgrep show: a connection's process, not the server. */
+	(void)prctl(PR_SET_NAME, "v6fwd-conn", 0, 0, 0);
+	log_open(false, &s->waitmask);
+	(void)getsockname(fd, &c.local.sa, &len);
+	log_set_client(&c.peer, &c.local);
+	o = connection_run(s->opts, &c, &s->waitmask, start);
+	_exit(outcome_exit_status(o));
+}
+
+/*
+ * What a forked process does first: it keeps nothing of the server's but
+ * what one connection needs (not the listening socket, not the sockets of
+ * the other idle processes).
+ */
+static void
+child_begin(struct server *s)
+{
+	unsigned i;
+
+	(void)close(s->fd);
+	for (i = 0; i < s->nidle; i++)
+		(void)close(s->idle[i].sock);
+	signals_forget_children();
+}
+
+/*
+ * An idle process: waits for its connection on sock, then serves it. The
+ * server closing its end (or SIGTERM) ends it unused.
+ */
+static void __attribute__((noreturn))
+wait_for_connection(struct server *s, int sock)
+{
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct handoff h;
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd = -1;
+
+	(void)prctl(PR_SET_NAME, "v6fwd-idle", 0, 0, 0);
+	while (ppoll(&pfd, 1, NULL, &s->waitmask) < 0)
+		if (errno != EINTR || signals_terminated())
+			_exit(EXIT_OK);
+	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	if (n != (ssize_t)sizeof(h) || fd < 0)
+		_exit(EXIT_OK);
+	(void)close(sock);
+	serve_one(s, fd, &h.peer, h.start);
+}
+
+/* Forks one idle process; returns false when fork() fails now. */
+static bool
+prefork_one(struct server *s, uint64_t now)
+{
+	struct child *ch;
+	char more[64];
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		goto fail;
+	pid = fork();
+	if (pid < 0) {
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		child_begin(s);
+		(void)close(sv[0]);
+		wait_for_connection(s, sv[1]);
+	}
+	(void)close(sv[1]);
+	ch = table_add(&s->children, &pid);
+	memset(ch->source, 0, sizeof(ch->source));
+	s->idle[s->nidle].pid = pid;
+	s->idle[s->nidle].sock = sv[0];
+	s->nidle++;
+	return true;
+fail:
+	s->paused_until = now + BACKOFF;
+	if (ratelimit_pass(&s->rl_fork, now))
+		(void)log_error_errno(errno, "Failed to fork a process for the "
+		    "next connection: %m; pausing for 100 ms%s",
+		    ratelimit_more(&s->rl_fork, more, sizeof(more)));
+	return false;
+}
+
+/* Gives fd to an idle process; returns its PID, or 0 if none took it. */
+static pid_t
+hand_off(struct server *s, int fd, const union sockaddr_any *peer,
+    uint64_t start)
+{
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct handoff h = { .peer = *peer, .start = start };
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct idle id;
+	ssize_t n;
+
+	memset(control.buf, 0, sizeof(control.buf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	while (s->nidle > 0) {
+		id = s->idle[--s->nidle];
+		n = sendmsg(id.sock, &mh, MSG_NOSIGNAL);
+		(void)close(id.sock);
+		if (n == (ssize_t)sizeof(h))
+			return id.pid;
+		/* It died: reap() removes it. Try the next. */
+	}
+	return 0;
+}
+
+/* Takes one connection; returns false when there is none to take now. */
+static bool
+take_one(struct server *s, uint64_t now)
+{
+	union sockaddr_any peer;
+	socklen_t len = sizeof(peer);
+	uint8_t key[SOURCE_KEY_SIZE];
+	struct source *src;
+	struct child *ch;
+	char more[64], from[INET6_ADDRSTRLEN + 4];
+	pid_t pid;
+	int fd;
+
+	fd = accept4(s->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		switch (errno) {
+		case EAGAIN:
+		case EINTR:
+			return false;
+		case ECONNABORTED:
+			return true;	/* it left before we took it */
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* Out of something: connections wait in the backlog. */
+			s->paused_until = now + BACKOFF;
+			if (ratelimit_pass(&s->rl_accept, now))
+				(void)log_warning_errno(errno, "Failed to accept a "
+				    "connection: %m; pausing for 100 ms%s",
+				    ratelimit_more(&s->rl_accept, more,
+				    sizeof(more)));
+			return false;
+		default:
+			if (ratelimit_pass(&s->rl_accept, now))
+				(void)log_warning_errno(errno, "Failed to accept a "
+				    "connection: %m, ignoring%s",
+				    ratelimit_more(&s->rl_accept, more,
+				    sizeof(more)));
+			return true;
+		}
+	}
+	if (s->active >= s->max) {
+		refuse(s, fd);
+		if (ratelimit_pass(&s->rl_full, now))
+			log_warning("Too many incoming connections (%u), "
+			    "dropping connection%s", s->max,
+			    ratelimit_more(&s->rl_full, more, sizeof(more)));
+		return true;
+	}
+	source_key(&peer, key);
+	src = table_add(&s->sources, key);
+	if (src->count >= s->max_per_source) {
+		refuse(s, fd);
+		if (ratelimit_pass(&s->rl_source, now))
+			log_warning("Too many incoming connections (%u) from "
+			    "source %s, dropping connection%s",
+			    s->max_per_source, source_format(&peer, from,
+			    sizeof(from)), ratelimit_more(&s->rl_source, more,
+			    sizeof(more)));
+		return true;
+	}
+	/* No idle process left (a burst): fork one for this connection. */
+	if (!(pid = hand_off(s, fd, &peer, now)) && (pid = fork()) < 0) {
+		if (src->count == 0)
+			table_remove(&s->sources, src);
+		refuse(s, fd);
+		s->paused_until = now + BACKOFF;
+		if (ratelimit_pass(&s->rl_fork, now))
+			(void)log_error_errno(errno, "Failed to fork for a "
+			    "connection: %m; it was reset, pausing for 100 ms%s",
+			    ratelimit_more(&s->rl_fork, more, sizeof(more)));
+		return false;
+	}
+	if (pid == 0) {
+		child_begin(s);
+		serve_one(s, fd, &peer, now);
+	}
+	(void)close(fd);
+	src->count++;
+	ch = table_add(&s->children, &pid);
+	memcpy(ch->source, key, SOURCE_KEY_SIZE);
+	s->active++;
+	s->status_dirty = true;
+	return true;
+}
+
+/* Collects every connection process that has ended. */
+static void
+reap(struct server *s)
+{
+	struct source *src;
+	struct child *ch;
+	int status;
+	pid_t pid;
+
+	static const uint8_t none[SOURCE_KEY_SIZE];
+	unsigned i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (!(ch = table_find(&s->children, &pid)))
+			continue;
+		if (memcmp(ch->source, none, sizeof(none)) == 0) {
+			/* An idle one: it had no connection. */
+			for (i = 0; i < s->nidle; i++)
+				if (s->idle[i].pid == pid) {
+					(void)close(s->idle[i].sock);
+					s->idle[i] = s->idle[--s->nidle];
+					break;
+				}
+			table_remove(&s->children, ch);
+			continue;
+		}
+		if ((src = table_find(&s->sources, ch->source)) &&
+		    --src->count == 0)
+			table_remove(&s->sources, src);
+		table_remove(&s->children, ch);
+		s->active--;
+		s->served++;
+		s->status_dirty = true;
+		if (WIFSIGNALED(status))
+			log_warning("Connection process %d killed by signal "
+			    "%s", (int)pid, strsignal(WTERMSIG(status)));
+	}
+}
+
+/* SIGTERM to every connection's process, then wait, boundedly. */
+static void
+stop(struct server *s)
+{
+	struct timespec tick = clock_timespec(20 * USEC_PER_MSEC);
+	uint64_t deadline = clock_usec() + STOP_WAIT;
+	struct child *ch;
+	size_t pos = 0;
+
+	(void)sd_notify(0, "STOPPING=1");
+	while ((ch = table_next(&s->children, &pos)))
+		(void)kill(ch->pid, SIGTERM);
+	while (s->children.used > 0 && clock_usec() < deadline) {
+		(void)ppoll(NULL, 0, &tick, &s->waitmask);
+		reap(s);
+	}
+	if (s->children.used > 0) {
+		log_warning("%zu connection processes still running %" PRIu64
+		    " s after SIGTERM, killing them", s->children.used,
+		    STOP_WAIT / USEC_PER_SEC);
+		pos = 0;
+		while ((ch = table_next(&s->children, &pos)))
+			(void)kill(ch->pid, SIGKILL);
+	}
+}
+
+static int
+server_init(struct server *s, const struct connection_opts *o, int fd,
+    const union sockaddr_any *local, const sigset_t *waitmask)
+{
+	struct settings st;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->opts = o;
+	s->waitmask = *waitmask;
+	addr_format(local, s->name, sizeof(s->name));
+	/* The limits are the listening address's rule's, read once here. */
+	if (connection_settings(o, local, &st) < 0) {
+		log_warning("Using the default limits: %u connections, %u per "
+		    "source", MAX_CONNECTIONS_DEFAULT, MAX_PER_SOURCE_DEFAULT);
+		settings_init(&st);
+		settings_merge(&st, &o->cli);
+	}
+	s->max = st.max_connections;
+	s->max_per_source = st.max_per_source;
+	if ((r = table_init(&s->children, s->max, sizeof(struct child),
+	    sizeof(pid_t))) < 0 ||
+	    (r = table_init(&s->sources, s->max, sizeof(struct source),
+	    SOURCE_KEY_SIZE)) < 0)
+		return log_error_errno(r, "Failed to set up the server: %m");
+	signals_watch_children(&s->waitmask);
+	return 0;
+}
+
+/*
+ * Serves the listening socket fd (bound to local) until SIGTERM. Returns
+ * the exit status.
+ */
+int
+server_run(const struct connection_opts *o, int fd,
+    const union sockaddr_any *local, const sigset_t *waitmask)
+{
+	struct server s;
+	struct sandbox sb;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char what[64];
+	int i, n;
+
+	if (server_init(&s, o, fd, local, waitmask) < 0)
+		return EXIT_RELAY;
+	sandbox_apply_server(&sb);
+	log_info("Serving %s: at most %u connections, %u per source; "
+	    "confined: %s", s.name, s.max, s.max_per_source,
+	    sandbox_describe(&sb, what, sizeof(what)));
+	(void)sd_notifyf(0, "READY=1\nSTATUS=Serving %s: 0 connections now",
+	    s.name);
+	while (!signals_terminated()) {
+		uint64_t now = clock_usec(), wake = now + STATUS_INTERVAL;
+		bool refill = s.nidle < PREFORK && s.paused_until <= now;
+		struct timespec ts;
+
+		if (signals_children_exited())
+			reap(&s);
+		status_update(&s, now, false);
+		if (s.paused_until > now && s.paused_until < wake)
+			wake = s.paused_until;
+		/* While the pool is short, only look: a fork comes next. */
+		pfd.fd = s.paused_until > now ? -1 : fd;
+		ts = clock_timespec(refill ? 0 : wake - now);
+		n = ppoll(&pfd, 1, &ts, &s.waitmask);
+		if (n > 0 && (pfd.revents & POLLIN)) {
+			now = clock_usec();
+			for (i = 0; i < ACCEPT_BATCH && take_one(&s, now); i++)
+				;
+		} else if (refill)
+			(void)prefork_one(&s, now);
+	}
+	log_info("Terminated: stopping %u connections", s.active);
+	stop(&s);
+	table_free(&s.children);
+	table_free(&s.sources);
+	return EXIT_OK;
+}
