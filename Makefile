@@ -36,10 +36,15 @@ LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 
 # Debian packages: to build and run (make deps), to build the Debian
 # package (make deb-deps: debian/control's Build-Depends), and to test
-# (make check-deps: all of these; the suite builds the package too).
+# (make check-deps: all of these; the suite builds the package too): the
+# tools, then the real receivers the PROXY recipes of v6fwd(8) are run
+# against, and OpenSSH. tests/install-deps.sh installs them without starting
+# or enabling any server, and adds Exim's heavy daemon beside Postfix.
 DEPS		= make gcc libc6-dev pkg-config libsystemd-dev systemd
-CHECK_DEPS	= $(DEPS) clang python3 iproute2 procps \
-		  util-linux mandoc cppcheck shellcheck valgrind lintian
+CHECK_DEPS	= $(DEPS) clang libclang-rt-14-dev python3 iproute2 procps \
+		  util-linux mandoc man-db cppcheck shellcheck valgrind lintian \
+		  openssl nginx libnginx-mod-stream haproxy postfix dovecot-imapd \
+		  apache2 python3-twisted openssh-server openssh-client
 
 all: v6fwd
 
@@ -70,7 +75,7 @@ deb-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get build-dep -y --no-install-recommends ./
 
 check-deps: deb-deps
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(CHECK_DEPS)
+	tests/install-deps.sh $(CHECK_DEPS)
 
 install: v6fwd
 	install -Dm755 v6fwd $(DESTDIR)$(SBINDIR)/v6fwd
