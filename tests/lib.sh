@@ -146,3 +146,50 @@ hostile() {
 		fail "$name" "$(grep -m 1 -e '^BAD' -e Error <<<"$out" || echo "exit $rc")"
 	fi
 }
+
+# unavailable NAME WHY: the test cannot run here (a server not installed,
+# no root). Skipped, except under CI=true, where it is a failure; ends the
+# test either way.
+unavailable() {
+	if [ "${CI:-}" = true ]; then
+		fail "$1" "$2 (CI=true: make check-deps installs what the suite needs)"
+	else
+		skip "$1" "$2"
+	fi
+	finish
+}
+
+# in_private_net: runs the rest of the test, again from the start, in new
+# network and mount namespaces of its own, with loopback up. Its servers
+# can then take the very ports the recipes of v6fwd(8) name, and addresses
+# such as 192.0.2.25, without meeting anything else on the host; all of it
+# vanishes with the test's last process. Needs root.
+in_private_net() {
+	if [ -n "${V6FWD_IN_NETNS:-}" ]; then
+		ip link set lo up
+		return
+	fi
+	[ "$(id -u)" -eq 0 ] || unavailable "private network namespace" "needs root"
+	unshare --net --mount --propagation private true 2>/dev/null ||
+		unavailable "private network namespace" "unshare --net --mount failed"
+	rm -rf "$T"
+	trap - EXIT
+	V6FWD_IN_NETNS=1 exec unshare --net --mount --propagation private bash "$0" "$@"
+}
+
+# recipe NAME [FROM TO]...: the recipe NAME of v6fwd(8), as the page shows
+# it, with each FROM (which must occur) replaced by TO; see tests/recipe.py.
+recipe() { python3 "$TOP/tests/recipe.py" "$TOP/man/v6fwd.8" "$@"; }
+
+
+# server_up PORT PID: waits, 10 s at most, until something listens on the
+# IPv4 PORT, and fails at once if PID (the server) has died meanwhile.
+server_up() {
+	local n=100
+	while ((n-- > 0)); do
+		listening4 "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
