@@ -3,9 +3,10 @@
 
     recipe.py MANPAGE NAME [FROM TO]...   prints the recipe NAME, each FROM
         replaced by TO (each FROM must occur in it)
-    recipe.py MANPAGE --shown NAME        checks that man(1) shows exactly
+    recipe.py MANPAGE --shown NAME...     checks that man(1) shows exactly
         that text, so that what a user copies from the terminal is what the
-        tests ran
+        tests ran: one line "shown NAME" or "NOT SHOWN NAME" each, and
+        exit status 1 if any is not
     recipe.py MANPAGE --list              the names, one a line
 
 A recipe is the literal block (.Bd -literal ... .Ed) that follows a line
@@ -66,12 +67,16 @@ def recipes(path):
     return found
 
 
-def shown(path, lines):
-    """Is LINES, indented alike, a run of lines of what man(1) shows?"""
+def rendered(path):
+    """The page as man(1) shows it, wide enough that no line wraps."""
     env = dict(os.environ, MANWIDTH="200", MAN_KEEP_FORMATTING="",
                LC_ALL="C.UTF-8")
-    out = subprocess.run(["man", "-l", path], env=env, capture_output=True,
-                         text=True, check=True).stdout.split("\n")
+    return subprocess.run(["man", "-l", path], env=env, capture_output=True,
+                          text=True, check=True).stdout.split("\n")
+
+
+def shown(out, lines):
+    """Is LINES, indented alike, a run of lines of OUT?"""
     first = lines[0]
     for i, o in enumerate(out):
         if not o.endswith(first) or o[:-len(first)].strip():
@@ -92,12 +97,12 @@ def main():
         print("\n".join(found))
         return
     if args[0] == "--shown":
-        name = args[1]
-        if name not in found:
-            sys.exit(f"{path}: no recipe {name}")
-        if not shown(path, found[name]):
-            sys.exit(f"man -l {path} does not show recipe {name} as the tests read it")
-        return
+        out, bad = rendered(path), 0
+        for name in args[1:]:
+            ok = name in found and shown(out, found[name])
+            print("shown" if ok else "NOT SHOWN", name)
+            bad += not ok
+        sys.exit(1 if bad else 0)
     name, subs = args[0], args[1:]
     if name not in found or len(subs) % 2:
         sys.exit(f"{path}: no recipe {name}" if name not in found else __doc__)
