@@ -47,7 +47,7 @@
 /* At most one message a second about connections past the limits. */
 #define RATELIMIT_INTERVAL	USEC_PER_SEC
 /* How often STATUS= may change. */
-#define STATUS_INTERVAL		USEC_PER_SEC
+#define STATUS_INTERVAL		(200 * USEC_PER_MSEC)
 /* How long the connections' processes get to end after SIGTERM. */
 #define STOP_WAIT		(5 * USEC_PER_SEC)
 /*
@@ -167,9 +167,9 @@ source_format(const union sockaddr_any *peer, char *buf, size_t size)
 }
 
 static void
-status_update(struct server *s, uint64_t now, bool force)
+status_update(struct server *s, uint64_t now)
 {
-	if (!force && (!s->status_dirty || now - s->status_at < STATUS_INTERVAL))
+	if (!s->status_dirty || now - s->status_at < STATUS_INTERVAL)
 		return;
 	(void)sd_notifyf(0, "STATUS=Serving %s: %u connections now, %" PRIu64
 	    " served, %" PRIu64 " refused", s->name, s->active, s->served,
@@ -539,19 +539,24 @@ server_run(const struct connection_opts *o, int fd,
 	(void)sd_notifyf(0, "READY=1\nSTATUS=Serving %s: 0 connections now",
 	    s.name);
 	while (!signals_terminated()) {
-		uint64_t now = clock_usec(), wake = now + STATUS_INTERVAL;
+		uint64_t now = clock_usec(), wake = UINT64_MAX;
 		bool refill = s.nidle < PREFORK && s.paused_until <= now;
 		struct timespec ts;
 
 		if (signals_children_exited())
 			reap(&s);
-		status_update(&s, now, false);
+		status_update(&s, now);
+		/* Asleep when idle; awake for a STATUS= due, or a pause's end. */
+		if (s.status_dirty)
+			wake = s.status_at + STATUS_INTERVAL;
 		if (s.paused_until > now && s.paused_until < wake)
 			wake = s.paused_until;
 		/* While the pool is short, only look: a fork comes next. */
+		if (refill)
+			wake = now;
 		pfd.fd = s.paused_until > now ? -1 : fd;
-		ts = clock_timespec(refill ? 0 : wake - now);
-		n = ppoll(&pfd, 1, &ts, &s.waitmask);
+		ts = clock_timespec(wake > now ? wake - now : 0);
+		n = ppoll(&pfd, 1, wake == UINT64_MAX ? NULL : &ts, &s.waitmask);
 		if (n > 0 && (pfd.revents & POLLIN)) {
 			now = clock_usec();
 			for (i = 0; i < ACCEPT_BATCH && take_one(&s, now); i++)

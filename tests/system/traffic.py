@@ -196,7 +196,8 @@ def pipe_sizes():
             continue
         try:
             with open("/proc/%s/comm" % pid) as f:
-                if f.read().strip() != "v6fwd":
+                # A per-connection instance, or a server's connection.
+                if f.read().strip() not in ("v6fwd", "v6fwd-conn"):
                     continue
             procs += 1
             fds = os.listdir("/proc/%s/fd" % pid)
