@@ -37,12 +37,14 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: v6fwd [-c time] [-f file] [-i time] [--keepalive=time]\n"
 	    "             [--map-source[=len]] [--map-source-pool=net]\n"
+	    "             [--max-connections=n] [--max-connections-per-source=n]\n"
 	    "             [--proxy-protocol=v1|v2] [target]\n"
 	    "       v6fwd --check-config [-f file]\n"
 	    "\n"
-	    "Relays one connection handed over by systemd (Accept=yes) or inetd\n"
-	    "to target: ADDR[:PORT], HOST[:PORT] or [IPV6][:PORT]; by default\n"
-	    "127.0.0.1 on the port the client connected to.\n"
+	    "Relays one connection handed over by systemd (Accept=yes) or inetd,\n"
+	    "or every connection to a listening socket (Accept=no), to target:\n"
+	    "ADDR[:PORT], HOST[:PORT] or [IPV6][:PORT]; by default 127.0.0.1 on\n"
+	    "the port the client connected to.\n"
 	    "\n"
 	    "  -c, --connect-timeout=TIME  give up resolving or connecting after\n"
 	    "                              TIME (5s)\n"
@@ -53,6 +55,10 @@ usage(FILE *f)
 	    "      --map-source[=LEN]      connect from a 127/8 address derived from\n"
 	    "                              the client's /LEN prefix (64)\n"
 	    "      --map-source-pool=NET   map into this IPv4 network instead\n"
+	    "      --max-connections=N     served mode: connections at once (1024)\n"
+	    "      --max-connections-per-source=N\n"
+	    "                              served mode: from one /64 or IPv4\n"
+	    "                              address (256)\n"
 	    "  -f, --config=FILE           per-port rules (" V6FWD_CONFIG "); not\n"
 	    "                              with a target, which says everything\n"
 	    "      --check-config          check the rules, print them, exit\n"
@@ -74,6 +80,8 @@ parse_argv(int argc, char *argv[], struct args *a)
 		OPT_PROXY_PROTOCOL,
 		OPT_MAP_SOURCE,
 		OPT_MAP_SOURCE_POOL,
+		OPT_MAX_CONNECTIONS,
+		OPT_MAX_PER_SOURCE,
 	};
 	static const struct option options[] = {
 		{ "connect-timeout",	required_argument, NULL, 'c' },
@@ -84,6 +92,10 @@ parse_argv(int argc, char *argv[], struct args *a)
 		{ "map-source",		optional_argument, NULL, OPT_MAP_SOURCE },
 		{ "map-source-pool",	required_argument, NULL,
 		    OPT_MAP_SOURCE_POOL },
+		{ "max-connections",	required_argument, NULL,
+		    OPT_MAX_CONNECTIONS },
+		{ "max-connections-per-source", required_argument, NULL,
+		    OPT_MAX_PER_SOURCE },
 		{ "config",		required_argument, NULL, 'f' },
 		{ "check-config",	no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "help",		no_argument, NULL, 'h' },
@@ -108,6 +120,8 @@ parse_argv(int argc, char *argv[], struct args *a)
 		case OPT_KEEPALIVE:
 		case OPT_PROXY_PROTOCOL:
 		case OPT_MAP_SOURCE_POOL:
+		case OPT_MAX_CONNECTIONS:
+		case OPT_MAX_PER_SOURCE:
 			name = options[idx].name;
 			break;
 		case OPT_MAP_SOURCE:
