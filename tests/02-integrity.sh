@@ -2,6 +2,7 @@
 # Goal of this test: no byte is lost or corrupted. 64 MiB of pseudo-random
 # data go each way at the same time (full duplex); both ends check the
 # SHA-256 of what they received against what the other end sent.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -5,6 +5,7 @@
 # 6tunnel, rinetd, redir and systemd-socket-proxyd lose it). (2) The service
 # says goodbye and shuts down first while the client keeps sending 4 MiB:
 # all of it must still arrive.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

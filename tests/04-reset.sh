@@ -3,6 +3,7 @@
 # (1) The service sends 100 KB and resets: the client gets all 100 KB and
 # then a RST, so it can tell the transfer was cut. (2) The client sends and
 # resets: the service sees a reset too.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -2,6 +2,7 @@
 # Goal of this test: the idle timeout ends a connection on which nothing
 # moves, with a RST both ways (the stream was cut, not completed), and is
 # recorded as such; traffic keeps a connection alive past it.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

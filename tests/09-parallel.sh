@@ -2,6 +2,7 @@
 # Goal of this test: many connections at once are independent. 200 clients
 # each hold a connection open and check their own echo; afterwards every
 # instance has exited.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Goal of this test: a host name target is resolved to IPv4 addresses and
 # connected; the record names the target as given.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

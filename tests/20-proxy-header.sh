@@ -8,6 +8,7 @@
 # address it connected to, and v2's UNIQUE_ID is the id v6fwd logged; the
 # backend then greets a client that never sent a byte. v1 is set on the
 # command line, v2 in a configuration file.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -12,6 +12,7 @@
 # longer than the timeout to drain by half looks idle: the client's MSS
 # and buffer are set as an Internet client's would be, not loopback's
 # 64 KiB segments, and idle timeouts belong in minutes, not seconds.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

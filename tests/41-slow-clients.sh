@@ -9,6 +9,7 @@
 # timeout cannot help: the limit a sysadmin wants is a lifetime,
 # RuntimeMaxSec= on the service, which systemd enforces with SIGTERM; the
 # instance then resets both sides, with nothing stray delivered.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

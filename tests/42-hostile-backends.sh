@@ -8,6 +8,7 @@
 # stream and then a RST, never a clean EOF. (3) It closes right after
 # accepting: with nothing lost the client gets a FIN at once; when the
 # client had sent bytes that were never read, it gets a RST.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

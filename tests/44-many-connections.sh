@@ -6,6 +6,7 @@
 # each with exactly fds 0-8 (stdin, stdout, stderr, the two sockets, the
 # four ends of its two pipes) by /proc/PID/fd; then every client sends its
 # FIN, gets the backend's, and every instance exits.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

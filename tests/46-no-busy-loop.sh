@@ -10,6 +10,7 @@
 # activate: CPU time from /proc/PID/stat stays under 5% of wall time, and
 # the open direction still works afterwards. Reset with a slow reader and
 # a never-reading backend are covered, with the same CPU check, by 40-42.
+# Modes: accept served
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Misbehaving peers for the robustness tests (tests/4N-*.sh).
 
-    hostile.py SCENARIO --port P --activator PID [--idle SECONDS]
+    hostile.py SCENARIO --port P --activator PID [--served] [--idle SECONDS]
 
 Plays both ends in one process: the IPv4 backend on 127.0.0.1:P and the
 IPv6 client on [::1]:P, through a v6fwd already started by the test under
@@ -59,6 +59,17 @@ class Stream:
 
 # --- the instance, seen from outside -----------------------------------------
 
+SERVED = False  # --served: the activator is a v6fwd server, see instances()
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def children(ppid):
     out = []
     for d in os.listdir("/proc"):
@@ -74,10 +85,20 @@ def children(ppid):
     return out
 
 
+def instances(activator):
+    """The processes relaying a connection: the activator's children, or,
+    when it is a v6fwd server, those of its children that are serving one
+    (v6fwd-conn; the idle ones wait as v6fwd-idle)."""
+    kids = children(activator)
+    if SERVED:
+        kids = [k for k in kids if comm(k) == "v6fwd-conn"]
+    return kids
+
+
 def find_instance(activator, timeout=5.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        kids = children(activator)
+        kids = instances(activator)
         if kids:
             return kids[0]
         time.sleep(0.02)
@@ -286,8 +307,8 @@ def sc_backpressure(args):
 
 def sc_silent(args):
     """A client that connects and sends nothing."""
+    t0 = time.monotonic()    # the relay's idle clock cannot start earlier
     c, b, pid = ends(args)
-    t0 = time.monotonic()
     meter = CpuMeter(pid)
     time.sleep(args.idle * 0.75)     # measured before the timeout ends it
     check_cpu(meter, "waiting on a silent client")
@@ -523,17 +544,20 @@ def sc_many(args):
         f"{intact} echoed {size} bytes intact "
         f"({time.monotonic() - t0:.1f} s)")
 
-    pids = children(args.activator)
+    pids = instances(args.activator)
     say(len(pids) == args.count, f"{len(pids)} instances running")
-    # Exactly: stdin, stdout, stderr, the two sockets, two pipes (4 ends).
+    # Exactly: stdin, stdout, stderr, the two sockets, two pipes (4 ends);
+    # numbered 0-8 when exec'd per connection (a server's child keeps the
+    # numbers its fds had in the server).
     wrong = []
     for pid in pids:
         k = fd_kinds(pid)
         socks = sum(1 for v in k.values() if v == "socket")
         pipes = sum(1 for v in k.values() if v == "pipe")
-        if sorted(k) != list(range(9)) or socks != 2 or pipes != 4:
+        if (len(k) != 9 or not SERVED and sorted(k) != list(range(9)) or
+                socks != 2 or pipes != 4):
             wrong.append((pid, sorted(k.items())))
-    say(not wrong, f"every instance has exactly fds 0-8: 0-2, 2 sockets, "
+    say(not wrong, f"every instance has exactly 9 fds: 0-2, 2 sockets, "
         f"4 pipe ends" + (f"; first wrong: {wrong[0]}" if wrong else ""))
     if args.pipes:
         sizes = {}
@@ -601,6 +625,7 @@ def main():
     p.add_argument("scenario", choices=sorted(SCENARIOS))
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--activator", type=int, required=True)
+    p.add_argument("--served", action="store_true")
     p.add_argument("--idle", type=float, default=0)
     p.add_argument("--seconds", type=float, default=6)
     p.add_argument("--data", type=int, default=0)
@@ -609,6 +634,8 @@ def main():
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--pipes", type=int, default=0)
     args = p.parse_args()
+    global SERVED
+    SERVED = args.served
     try:
         SCENARIOS[args.scenario](args)
     except OSError as e:

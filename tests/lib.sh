@@ -9,6 +9,11 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 V6FWD=${V6FWD:-$TOP/v6fwd}
 PEER="python3 $TOP/tests/peer.py"
 T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
+# The mode the scenario runs in, set by tests/run from its "# Modes:" line:
+# accept, one v6fwd per connection (systemd-socket-activate --accept, as
+# v6fwd@.socket), or served, one v6fwd handed the listening socket (as
+# v6fwd-server@.socket), forking a process per connection.
+MODE=${V6FWD_MODE:-accept}
 PIDS=()
 FAILED=0
 
@@ -24,9 +29,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; FAILED=$((FAILED + 1)); }
-skip() { echo "SKIP: $1: $2"; }
+# Check names say the mode when it is not the default.
+TAG=
+[ "$MODE" = accept ] || TAG="[$MODE] "
+pass() { echo "PASS: $TAG$1"; }
+fail() { echo "FAIL: $TAG$1: $2"; FAILED=$((FAILED + 1)); }
+skip() { echo "SKIP: $TAG$1: $2"; }
 # check NAME COMMAND...: one PASS or FAIL line from the command's status.
 check() {
 	local name=$1 out
@@ -99,16 +107,23 @@ free_port() {
 	return 1
 }
 
-# relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate --accept
-# on [::1]:PORT; its stderr (the per-connection log) goes to $T/relay.log.
-# The activator refuses port 0, so the caller picks the port: with v6fwd's
-# default target that is the backend's own port, on the other address family.
+# relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate on
+# [::1]:PORT, in the scenario's MODE; its stderr (the connections' log)
+# goes to $T/relay.log. The activator refuses port 0, so the caller picks
+# the port: with v6fwd's default target that is the backend's own port, on
+# the other address family. In the served mode RELAY_PID is the server
+# itself (the activator execs it), and since every test client comes from
+# ::1, one source, the per-source limit is lifted.
 relay() {
-	local port=$1
+	local port=$1 accept=(--accept)
 	shift
 	RELAY_PORT=$port
 	: >"$T/relay.log"
-	systemd-socket-activate --accept -l "[::1]:$port" "$V6FWD" "$@" \
+	if [ "$MODE" = served ]; then
+		accept=()
+		set -- --max-connections-per-source=65536 "$@"
+	fi
+	systemd-socket-activate "${accept[@]}" -l "[::1]:$port" "$V6FWD" "$@" \
 		>>"$T/relay.log" 2>&1 &
 	RELAY_PID=$!
 	PIDS+=("$RELAY_PID")
@@ -118,10 +133,18 @@ relay() {
 # Waits until the relay log matches the extended regex $1 (bounded).
 log_has() { wait_until "${2:-50}" grep -Eq -- "$1" "$T/relay.log"; }
 
-# No v6fwd instance may outlive its connection.
-no_instances() {
-	wait_until "${1:-50}" sh -c "! pgrep -P $RELAY_PID >/dev/null"
+# instances: the PIDs of the processes relaying a connection now (a
+# server's idle processes, v6fwd-idle, are not).
+instances() {
+	if [ "$MODE" = served ]; then
+		pgrep -P "$RELAY_PID" -x v6fwd-conn
+	else
+		pgrep -P "$RELAY_PID"
+	fi
 }
+no_instance_now() { ! instances >/dev/null; }
+# No v6fwd instance may outlive its connection.
+no_instances() { wait_until "${1:-50}" no_instance_now; }
 
 # Runs the client and checks its exit status, keeping its line for the log.
 client() {
@@ -134,8 +157,10 @@ client() {
 hostile() {
 	local name=$1 out rc line
 	shift
+	local served=()
+	[ "$MODE" = served ] && served=(--served)
 	out=$(timeout 100 python3 "$TOP/tests/hostile.py" "$@" \
-		--port "$RELAY_PORT" --activator "$RELAY_PID" 2>&1)
+		--port "$RELAY_PORT" --activator "$RELAY_PID" "${served[@]}" 2>&1)
 	rc=$?
 	while IFS= read -r line; do
 		echo "    $line"
