@@ -142,10 +142,11 @@ static void
 record(enum outcome outcome, const char *how,
     const struct relay_result *res, uint64_t start)
 {
+	char text[128];
 	struct log_record rec = {
 		.end = outcome_name(outcome),
 		.priority = outcome_priority(outcome),
-		.how = how ? how : outcome_text(outcome),
+		.how = how ? how : outcome_text(outcome, text, sizeof(text)),
 		.duration = clock_usec() - start,
 	};
 

@@ -4,81 +4,80 @@
  * with it. The names and statuses are an interface: v6fwd(8) lists them.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <syslog.h>
 
 #include "macro.h"
 #include "outcome.h"
 
-/* What each outcome is called, how bad it is, and what it says. */
-static const struct {
-	const char	*end;
-	int		 priority;
-	const char	*how;
-} outcomes[] = {
-	[OUTCOME_FIN]		= { "fin", LOG_INFO, NULL },
-	[OUTCOME_RST]		= { "rst", LOG_INFO, NULL },
-	[OUTCOME_IDLE]		= { "idle-timeout", LOG_INFO, NULL },
-	[OUTCOME_TERMINATED]	= { "terminated", LOG_INFO,
-	    "terminated by signal before relaying, client reset" },
-	[OUTCOME_RELAY_ERROR]	= { "error", LOG_ERR, NULL },
-	[OUTCOME_USAGE]		= { "usage", LOG_ERR,
-	    "invalid command line, client reset" },
-	[OUTCOME_CONFIG]	= { "config", LOG_ERR,
-	    "invalid configuration, client reset" },
-	[OUTCOME_UNRESOLVED]	= { "unresolved", LOG_ERR,
-	    "target name not resolved, client reset" },
-	[OUTCOME_REFUSED]	= { "refused", LOG_ERR,
-	    "target refused the connection, client reset" },
-	[OUTCOME_UNREACHABLE]	= { "unreachable", LOG_ERR,
-	    "target unreachable, client reset" },
-	[OUTCOME_TIMEOUT]	= { "timeout", LOG_ERR,
-	    "target did not answer in time, client reset" },
-	[OUTCOME_NO_SOURCE]	= { "no-source", LOG_ERR,
-	    "no source address or port for the target, client reset" },
-	[OUTCOME_PROXY_FAILED]	= { "proxy-failed", LOG_ERR,
-	    "PROXY header not sent, both sides reset" },
+/* V6FWD_END of each outcome, in the order of enum outcome. */
+static const char *const names[] = {
+	"fin", "rst", "idle-timeout", "terminated", "error", "usage", "config",
+	"unresolved", "refused", "unreachable", "timeout", "no-source",
+	"proxy-failed",
 };
+_Static_assert(ELEMENTSOF(names) == OUTCOME_PROXY_FAILED + 1,
+    "a name for every outcome");
 
-/* The exit status of each: systemd marks an instance failed on any but 0. */
-static const int exit_status[] = {
-	[OUTCOME_FIN]		= EXIT_OK,
-	[OUTCOME_RST]		= EXIT_OK,
-	[OUTCOME_IDLE]		= EXIT_OK,
-	[OUTCOME_TERMINATED]	= EXIT_OK,
-	[OUTCOME_RELAY_ERROR]	= EXIT_RELAY,
-	[OUTCOME_USAGE]		= EXIT_USAGE,
-	[OUTCOME_CONFIG]	= EXIT_CONFIG,
-	[OUTCOME_UNRESOLVED]	= EXIT_TARGET,
-	[OUTCOME_REFUSED]	= EXIT_TARGET,
-	[OUTCOME_UNREACHABLE]	= EXIT_TARGET,
-	[OUTCOME_TIMEOUT]	= EXIT_TARGET,
-	[OUTCOME_NO_SOURCE]	= EXIT_TARGET,
-	[OUTCOME_PROXY_FAILED]	= EXIT_TARGET,
+/* What the record says of the outcomes before the relay, from usage on. */
+static const char *const texts[] = {
+	"invalid command line", "invalid configuration",
+	"target name not resolved", "target refused the connection",
+	"target unreachable", "target did not answer in time",
+	"no source address or port for the target",
+	"PROXY header not sent, both sides reset",
 };
+_Static_assert(ELEMENTSOF(texts) == OUTCOME_PROXY_FAILED - OUTCOME_USAGE + 1,
+    "a text for every outcome from usage on");
 
 const char *
 outcome_name(enum outcome o)
 {
-	return (unsigned)o < ELEMENTSOF(outcomes) ? outcomes[o].end : "error";
+	return (unsigned)o < ELEMENTSOF(names) ? names[o] : "error";
 }
 
+/* The relay's outcomes are facts of life; the others are failures. */
 int
 outcome_priority(enum outcome o)
 {
-	return (unsigned)o < ELEMENTSOF(outcomes) ? outcomes[o].priority :
-	    LOG_ERR;
+	return o <= OUTCOME_TERMINATED ? LOG_INFO : LOG_ERR;
 }
 
-/* In words, for an outcome before the relay; NULL for the relay's own. */
+/*
+ * In words, for an outcome before the relay ("target unreachable, client
+ * reset"); NULL for the relay's own, which relay_describe() tells.
+ */
 const char *
-outcome_text(enum outcome o)
+outcome_text(enum outcome o, char *buf, size_t size)
 {
-	return (unsigned)o < ELEMENTSOF(outcomes) ? outcomes[o].how : NULL;
+	if (o == OUTCOME_TERMINATED)
+		return "terminated by signal before relaying, client reset";
+	if (o < OUTCOME_USAGE || (unsigned)(o - OUTCOME_USAGE) >=
+	    ELEMENTSOF(texts))
+		return NULL;
+	if (o == OUTCOME_PROXY_FAILED)
+		return texts[o - OUTCOME_USAGE];
+	snprintf(buf, size, "%s, client reset", texts[o - OUTCOME_USAGE]);
+	return buf;
 }
 
+/* systemd marks an instance failed on any status but 0. */
 int
 outcome_exit_status(enum outcome o)
 {
-	return (unsigned)o < ELEMENTSOF(exit_status) ? exit_status[o] :
-	    EXIT_RELAY;
+	switch (o) {
+	case OUTCOME_FIN:
+	case OUTCOME_RST:
+	case OUTCOME_IDLE:
+	case OUTCOME_TERMINATED:
+		return EXIT_OK;
+	case OUTCOME_USAGE:
+		return EXIT_USAGE;
+	case OUTCOME_CONFIG:
+		return EXIT_CONFIG;
+	case OUTCOME_RELAY_ERROR:
+		return EXIT_RELAY;
+	default:
+		return EXIT_TARGET;	/* the target, or its PROXY header */
+	}
 }

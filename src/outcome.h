@@ -2,6 +2,8 @@
 #ifndef V6FWD_OUTCOME_H
 #define V6FWD_OUTCOME_H
 
+#include <stddef.h>
+
 enum outcome {
 	OUTCOME_FIN,		/* relayed; both directions ended with a FIN */
 	OUTCOME_RST,		/* relayed; a side reset, the other got a RST */
@@ -30,7 +32,7 @@ enum {
 
 const char	*outcome_name(enum outcome);
 int		 outcome_priority(enum outcome);
-const char	*outcome_text(enum outcome);
+const char	*outcome_text(enum outcome, char *, size_t);
 int		 outcome_exit_status(enum outcome);
 
 #endif

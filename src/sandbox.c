@@ -125,45 +125,51 @@ struct ll_net_port_attr {
 
 #define RET(action)	BPF_STMT(BPF_RET | BPF_K, (action))
 #define LOAD(off)	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
-/* A holds the system call number. */
-#define ALLOW(nr)							\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),		\
-	RET(SECCOMP_RET_ALLOW)
-/* Only when argument i is v: the kernel reads these as 32-bit ints. */
-#define ALLOW_ARG(nr, i, v)						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4),		\
-	LOAD(ARG_LOW(i)),						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1),			\
-	RET(SECCOMP_RET_ALLOW),						\
-	RET(DENY)
-/* Only when argument i is v or w. */
-#define ALLOW_ARG2(nr, i, v, w)						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 5),		\
-	LOAD(ARG_LOW(i)),						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 1, 0),			\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (w), 0, 1),			\
-	RET(SECCOMP_RET_ALLOW),						\
-	RET(DENY)
-/* Only socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0): the journal's. */
-#define ALLOW_UNIX_DGRAM(nr)						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 8),		\
-	LOAD(ARG_LOW(0)),						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 5),		\
-	LOAD(ARG_LOW(1)),						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM | SOCK_CLOEXEC, 0, 3), \
-	LOAD(ARG_LOW(2)),						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),			\
-	RET(SECCOMP_RET_ALLOW),						\
-	RET(DENY)
+#define LOAD_NR		LOAD(offsetof(struct seccomp_data, nr))
+#define JEQ(k, t, f)	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define JSET(k, t, f)	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (k), (t), (f))
+
+/*
+ * Each of these starts with the system call number in A; those that look
+ * at an argument either return or load the number back. The kernel reads
+ * the arguments compared here as 32-bit ints.
+ */
+#define ON(sys, action)		JEQ(sys, 0, 1), RET(action)
+#define ALLOW(sys)		ON(sys, SECCOMP_RET_ALLOW)
+#define DENY_NR(sys)		ON(sys, DENY)
+/* Only when argument i is v (or v or w). */
+#define ALLOW_ARG(sys, i, v)	JEQ(sys, 0, 4), LOAD(ARG_LOW(i)), \
+	JEQ(v, 0, 1), RET(SECCOMP_RET_ALLOW), RET(DENY)
+#define ALLOW_ARG2(sys, i, v, w) JEQ(sys, 0, 5), LOAD(ARG_LOW(i)), \
+	JEQ(v, 1, 0), JEQ(w, 0, 1), RET(SECCOMP_RET_ALLOW), RET(DENY)
 /* Only without PROT_EXEC in argument 2 (mmap, mprotect). */
-#define ALLOW_NOEXEC(nr)						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4),		\
-	LOAD(ARG_LOW(2)),						\
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 1, 0),		\
-	RET(SECCOMP_RET_ALLOW),						\
-	RET(DENY)
+#define ALLOW_NOEXEC(sys)	JEQ(sys, 0, 4), LOAD(ARG_LOW(2)), \
+	JSET(PROT_EXEC, 1, 0), RET(SECCOMP_RET_ALLOW), RET(DENY)
+/* Only socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0): the journal's. */
+#define ALLOW_UNIX_DGRAM(sys)	JEQ(sys, 0, 8), \
+	LOAD(ARG_LOW(0)), JEQ(AF_UNIX, 0, 5), \
+	LOAD(ARG_LOW(1)), JEQ(SOCK_DGRAM | SOCK_CLOEXEC, 0, 3), \
+	LOAD(ARG_LOW(2)), JEQ(0, 0, 1), RET(SECCOMP_RET_ALLOW), RET(DENY)
+/* Denied when argument i has any of the bits. */
+#define DENY_BITS(sys, i, bits)	JEQ(sys, 0, 3), LOAD(ARG_LOW(i)), \
+	JSET(bits, 0, 1), RET(DENY), LOAD_NR
+/* A socket of TCP's families or AF_UNIX only. */
+#define SOCKET_FAMILIES(sys)	JEQ(sys, 0, 6), LOAD(ARG_LOW(0)), \
+	JEQ(AF_INET, 3, 0), JEQ(AF_INET6, 2, 0), JEQ(AF_UNIX, 1, 0), \
+	RET(DENY), LOAD_NR
 
 #ifdef SECCOMP_ARCH
+/* Kills a call from another ABI (i386, x32); leaves the number in A. */
+#define NATIVE_ARCH	LOAD(offsetof(struct seccomp_data, arch)), \
+	JEQ(SECCOMP_ARCH, 1, 0), RET(SECCOMP_RET_KILL_PROCESS), LOAD_NR
+#ifdef SECCOMP_X32_BIT
+#define NATIVE_ONLY	NATIVE_ARCH, \
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SECCOMP_X32_BIT, 0, 1), \
+	RET(SECCOMP_RET_KILL_PROCESS)
+#else
+#define NATIVE_ONLY	NATIVE_ARCH
+#endif
+
 /*
  * What relay.c and log.c (with libsystemd's sd_journal_sendv()) call once
  * the sockets are open, the most frequent first (the filter runs on every
@@ -171,14 +177,7 @@ struct ll_net_port_attr {
  * socket but the journal's, and everything else.
  */
 static const struct sock_filter filter[] = {
-	LOAD(offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
-	RET(SECCOMP_RET_KILL_PROCESS),
-	LOAD(offsetof(struct seccomp_data, nr)),
-#ifdef SECCOMP_X32_BIT
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SECCOMP_X32_BIT, 0, 1),
-	RET(SECCOMP_RET_KILL_PROCESS),
-#endif
+	NATIVE_ONLY,
 	/* The relay: relay.c. */
 	ALLOW(__NR_splice),
 	ALLOW(__NR_ppoll),
@@ -237,27 +236,6 @@ static const struct sock_filter filter[] = {
 	RET(DENY),
 };
 
-/* Denies the call outright. */
-#define DENY_NR(sys)							\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (sys), 0, 1),		\
-	RET(DENY)
-/* Denies it when argument i has any of the bits. */
-#define DENY_BITS(sys, i, bits)						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (sys), 0, 3),		\
-	LOAD(ARG_LOW(i)),						\
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (bits), 0, 1),		\
-	RET(DENY),							\
-	LOAD(offsetof(struct seccomp_data, nr))
-/* Allows a socket of the relay's families only. */
-#define SOCKET_FAMILIES(sys)						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (sys), 0, 6),		\
-	LOAD(ARG_LOW(0)),						\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 3, 0),		\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 2, 0),		\
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0),		\
-	RET(DENY),							\
-	LOAD(offsetof(struct seccomp_data, nr))
-
 #define WRITE_FLAGS	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 
 /*
@@ -270,14 +248,7 @@ static const struct sock_filter filter[] = {
  * privilege, no namespace, no kernel module or BPF program.
  */
 static const struct sock_filter server_filter[] = {
-	LOAD(offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
-	RET(SECCOMP_RET_KILL_PROCESS),
-	LOAD(offsetof(struct seccomp_data, nr)),
-#ifdef SECCOMP_X32_BIT
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SECCOMP_X32_BIT, 0, 1),
-	RET(SECCOMP_RET_KILL_PROCESS),
-#endif
+	NATIVE_ONLY,
 	SOCKET_FAMILIES(__NR_socket),
 	DENY_BITS(__NR_openat, 2, WRITE_FLAGS),
 #ifdef __NR_open

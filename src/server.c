@@ -83,6 +83,30 @@ struct handoff {
 	uint64_t		start;
 };
 
+/* A message of one struct handoff and room for one fd. */
+struct handoff_msg {
+	struct handoff	h;
+	struct iovec	iov;
+	struct msghdr	mh;
+	union {
+		struct cmsghdr	align;
+		/* CMSG_SPACE(sizeof(int)), which not every compiler folds */
+		char		buf[sizeof(struct cmsghdr) + 2 * sizeof(size_t)];
+	} control;
+};
+
+static void
+handoff_msg_init(struct handoff_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->iov.iov_base = &m->h;
+	m->iov.iov_len = sizeof(m->h);
+	m->mh.msg_iov = &m->iov;
+	m->mh.msg_iovlen = 1;
+	m->mh.msg_control = m->control.buf;
+	m->mh.msg_controllen = CMSG_SPACE(sizeof(int));
+}
+
 struct source {
 	uint8_t		key[SOURCE_KEY_SIZE];
 	unsigned	count;
@@ -233,16 +257,7 @@ static void __attribute__((noreturn))
 wait_for_connection(struct server *s, int sock)
 {
 	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct handoff h;
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
-	};
+	struct handoff_msg m;
 	struct cmsghdr *cm;
 	ssize_t n;
 	int fd = -1;
@@ -251,14 +266,28 @@ wait_for_connection(struct server *s, int sock)
 	while (ppoll(&pfd, 1, NULL, &s->waitmask) < 0)
 		if (errno != EINTR || signals_terminated())
 			_exit(EXIT_OK);
-	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	cm = CMSG_FIRSTHDR(&mh);
+	handoff_msg_init(&m);
+	n = recvmsg(sock, &m.mh, MSG_CMSG_CLOEXEC);
+	cm = CMSG_FIRSTHDR(&m.mh);
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-	if (n != (ssize_t)sizeof(h) || fd < 0)
+	if (n != (ssize_t)sizeof(m.h) || fd < 0)
 		_exit(EXIT_OK);
 	(void)close(sock);
-	serve_one(s, fd, &h.peer, h.start);
+	serve_one(s, fd, &m.h.peer, m.h.start);
+}
+
+/* fork() failed: pause, and say so at most once a second. */
+static void
+fork_failed(struct server *s, uint64_t now, int err, const char *what)
+{
+	char more[64];
+
+	s->paused_until = now + BACKOFF;
+	if (ratelimit_pass(&s->rl_fork, now))
+		(void)log_error_errno(err, "Failed to fork %s: %m; pausing for "
+		    "100 ms%s", what, ratelimit_more(&s->rl_fork, more,
+		    sizeof(more)));
 }
 
 /* Forks one idle process; returns false when fork() fails now. */
@@ -266,7 +295,6 @@ static bool
 prefork_one(struct server *s, uint64_t now)
 {
 	struct child *ch;
-	char more[64];
 	int sv[2];
 	pid_t pid;
 
@@ -291,11 +319,7 @@ prefork_one(struct server *s, uint64_t now)
 	s->nidle++;
 	return true;
 fail:
-	s->paused_until = now + BACKOFF;
-	if (ratelimit_pass(&s->rl_fork, now))
-		(void)log_error_errno(errno, "Failed to fork a process for the "
-		    "next connection: %m; pausing for 100 ms%s",
-		    ratelimit_more(&s->rl_fork, more, sizeof(more)));
+	fork_failed(s, now, errno, "a process for the next connection");
 	return false;
 }
 
@@ -304,30 +328,24 @@ static pid_t
 hand_off(struct server *s, int fd, const union sockaddr_any *peer,
     uint64_t start)
 {
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct handoff h = { .peer = *peer, .start = start };
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct handoff_msg m;
+	struct cmsghdr *cm;
 	struct idle id;
 	ssize_t n;
 
-	memset(control.buf, 0, sizeof(control.buf));
+	handoff_msg_init(&m);
+	m.h.peer = *peer;
+	m.h.start = start;
+	cm = CMSG_FIRSTHDR(&m.mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
 	while (s->nidle > 0) {
 		id = s->idle[--s->nidle];
-		n = sendmsg(id.sock, &mh, MSG_NOSIGNAL);
+		n = sendmsg(id.sock, &m.mh, MSG_NOSIGNAL);
 		(void)close(id.sock);
-		if (n == (ssize_t)sizeof(h))
+		if (n == (ssize_t)sizeof(m.h))
 			return id.pid;
 		/* It died: reap() removes it. Try the next. */
 	}
@@ -349,32 +367,22 @@ take_one(struct server *s, uint64_t now)
 
 	fd = accept4(s->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		switch (errno) {
-		case EAGAIN:
-		case EINTR:
+		bool pause = errno == EMFILE || errno == ENFILE ||
+		    errno == ENOBUFS || errno == ENOMEM;
+
+		if (errno == EAGAIN || errno == EINTR)
 			return false;
-		case ECONNABORTED:
+		if (errno == ECONNABORTED)
 			return true;	/* it left before we took it */
-		case EMFILE:
-		case ENFILE:
-		case ENOBUFS:
-		case ENOMEM:
-			/* Out of something: connections wait in the backlog. */
+		/* Out of something: connections wait in the backlog. */
+		if (pause)
 			s->paused_until = now + BACKOFF;
-			if (ratelimit_pass(&s->rl_accept, now))
-				(void)log_warning_errno(errno, "Failed to accept a "
-				    "connection: %m; pausing for 100 ms%s",
-				    ratelimit_more(&s->rl_accept, more,
-				    sizeof(more)));
-			return false;
-		default:
-			if (ratelimit_pass(&s->rl_accept, now))
-				(void)log_warning_errno(errno, "Failed to accept a "
-				    "connection: %m, ignoring%s",
-				    ratelimit_more(&s->rl_accept, more,
-				    sizeof(more)));
-			return true;
-		}
+		if (ratelimit_pass(&s->rl_accept, now))
+			(void)log_warning_errno(errno, "Failed to accept a "
+			    "connection: %m%s%s", pause ? "; pausing for 100 ms" :
+			    ", ignoring", ratelimit_more(&s->rl_accept, more,
+			    sizeof(more)));
+		return !pause;
 	}
 	if (s->active >= s->max) {
 		refuse(s, fd);
@@ -398,14 +406,12 @@ take_one(struct server *s, uint64_t now)
 	}
 	/* No idle process left (a burst): fork one for this connection. */
 	if (!(pid = hand_off(s, fd, &peer, now)) && (pid = fork()) < 0) {
+		int err = errno;
+
 		if (src->count == 0)
 			table_remove(&s->sources, src);
 		refuse(s, fd);
-		s->paused_until = now + BACKOFF;
-		if (ratelimit_pass(&s->rl_fork, now))
-			(void)log_error_errno(errno, "Failed to fork for a "
-			    "connection: %m; it was reset, pausing for 100 ms%s",
-			    ratelimit_more(&s->rl_fork, more, sizeof(more)));
+		fork_failed(s, now, err, "for a connection, which was reset");
 		return false;
 	}
 	if (pid == 0) {
