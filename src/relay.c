@@ -8,7 +8,9 @@
  * flowing: nothing ends a half-closed connection but its own EOF. A reset
  * on one side is passed on as a reset (SO_LINGER 0), after what that side
  * sent before resetting has been delivered, so a truncated transfer never
- * looks complete. The relay speaks no protocol: it only moves bytes.
+ * looks complete. Urgent data (MSG_OOB) is relayed inline, as an ordinary
+ * byte in its place in the stream. The relay speaks no protocol: it only
+ * moves bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +46,7 @@ struct half {
 	bool		shut;		/* EOF passed on to 'to' */
 	bool		stopped;	/* 'to' is gone: this half is abandoned */
 	bool		grown;		/* the pipe was grown once */
+	bool		urgent;		/* urgent data waits in 'from' */
 };
 
 struct relay {
@@ -109,17 +114,24 @@ is_peer_error(int err)
 
 /*
  * Has the socket anything for us: bytes, or the EOF (or reset) that ends
- * them? FIONREAD would not do: it counts bytes only, and a FIN alone
- * behind a full pipe is just as readable to poll(). ppoll(), not poll():
- * the seccomp allow-list (sandbox.c) has only the one the relay waits in.
+ * them (POLLIN), and is urgent data among them (POLLPRI)? FIONREAD would
+ * not do: it counts bytes only, and a FIN alone behind a full pipe is just
+ * as readable to poll(). ppoll(), not poll(): the seccomp allow-list
+ * (sandbox.c) has only the one the relay waits in.
  */
+static short
+sock_poll(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLPRI };
+	const struct timespec zero = { 0, 0 };
+
+	return ppoll(&pfd, 1, &zero, NULL) > 0 ? pfd.revents : 0;
+}
+
 static bool
 sock_readable(int fd)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	const struct timespec zero = { 0, 0 };
-
-	return ppoll(&pfd, 1, &zero, NULL) > 0 && (pfd.revents & POLLIN);
+	return sock_poll(fd) & POLLIN;
 }
 
 static void
@@ -162,6 +174,94 @@ half_full(struct relay *r, struct half *h)
 }
 
 /*
+ * Urgent data (send() with MSG_OOB: telnet's Synch, FTP's ABOR) leaves a
+ * mark in the stream that splice() does not cross, with or without
+ * SO_OOBINLINE: there it says EAGAIN (0, as at the end, if a FIN follows)
+ * while poll() reports the socket readable, so a relay that only splices
+ * spins at the mark and takes the FIN behind it for the end of a stream
+ * it cut short. Only recv() goes past the mark, so the one byte there is
+ * read in user space and written into the pipe in its place; splice()
+ * then goes on. It is read inline: half_open() set SO_OOBINLINE, which
+ * recv() heeds at the time of reading (and the kernel when a second mark
+ * arrives before the first byte was read: without it, that byte would be
+ * dropped). The byte is peeked, and consumed only once the pipe took it,
+ * so a full pipe loses nothing. It is passed on as an ordinary byte, not
+ * as urgent data again.
+ * Returns 1 when the byte moved, 0 when the socket is not at a mark (or
+ * the byte has not arrived), -EAGAIN when the pipe is full, or -errno.
+ */
+static int
+half_urgent(struct relay *r, struct half *h)
+{
+	int fd = r->fd[h->from], at = 0;
+	unsigned char c;
+	ssize_t n;
+
+	if (ioctl(fd, SIOCATMARK, &at) < 0)
+		return -errno;
+	if (!at)
+		return 0;
+	n = recvfrom(fd, &c, 1, MSG_PEEK, NULL, NULL);
+	if (n <= 0)
+		return n == 0 || errno == EAGAIN ? 0 : -errno;
+	if (write(h->pipe[1], &c, 1) != 1)
+		return -errno;
+	h->queued++;
+	h->urgent = false;
+	if (recvfrom(fd, &c, 1, 0, NULL, NULL) != 1)
+		return errno == EAGAIN ? -EIO : -errno;
+	return 1;
+}
+
+/*
+ * splice() from the socket moved nothing: it said 0 ('zero') or EAGAIN.
+ * That is the end of the stream, an empty socket, a full pipe, or the
+ * urgent mark; a 0 is always checked for the mark, an EAGAIN only once
+ * poll() has said urgent data is there. Returns true when it moved a byte
+ * or made room in the pipe.
+ */
+static bool
+half_stuck(struct relay *r, struct half *h, bool zero)
+{
+	int m = 0;
+	short ev;
+
+	if (zero || h->urgent)
+		m = half_urgent(r, h);
+	if (m > 0)
+		return true;
+	if (m == -EAGAIN)
+		return half_full(r, h);
+	if (m < 0) {
+		side_died(r, h->from, -m);
+		h->eof = true;
+		return false;
+	}
+	if (zero) {
+		h->eof = true;
+		if (r->first < 0)
+			r->first = h->from;
+		return false;
+	}
+	/*
+	 * Either the socket is empty or the pipe is full; only the latter
+	 * may stop us polling for input, or poll would spin. The pipe is
+	 * full when the socket is readable: it holds bytes, or only the EOF
+	 * (the last bytes filled the pipe's last slot), which poll reports
+	 * at once on every call. Unless it is readable because of a mark
+	 * not yet seen.
+	 */
+	if (h->queued == 0)
+		return false;
+	ev = sock_poll(r->fd[h->from]);
+	if ((ev & POLLPRI) && !h->urgent) {
+		h->urgent = true;
+		return half_stuck(r, h, false);
+	}
+	return (ev & POLLIN) && half_full(r, h);
+}
+
+/*
  * Moves what can be moved now in one direction without blocking. Returns
  * true when any byte moved. Errors are recorded against the side they
  * happened on; the caller decides what follows.
@@ -184,23 +284,8 @@ half_pump(struct relay *r, struct half *h)
 			if (n > 0) {
 				h->queued += (size_t)n;
 				progress = true;
-			} else if (n == 0) {
-				h->eof = true;
-				if (r->first < 0)
-					r->first = h->from;
-			} else if (errno == EAGAIN) {
-				/*
-				 * Either the socket is empty or the pipe is
-				 * full; only the latter may stop us polling
-				 * for input, or poll would spin. The pipe is
-				 * full when the socket is readable: it holds
-				 * bytes, or only the EOF (the last bytes
-				 * filled the pipe's last slot), which poll
-				 * reports at once on every call.
-				 */
-				if (h->queued > 0 &&
-				    sock_readable(r->fd[h->from]))
-					progress |= half_full(r, h);
+			} else if (n == 0 || errno == EAGAIN) {
+				progress |= half_stuck(r, h, n == 0);
 			} else if (errno != EINTR) {
 				side_died(r, h->from, errno);
 				h->eof = true;
@@ -243,8 +328,17 @@ relay_poll_set(const struct relay *r, struct pollfd pfd[2])
 		short ev = 0;
 		bool watch;
 
-		if (!rd->eof && !rd->full && !rd->stopped)
+		if (!rd->eof && !rd->full && !rd->stopped) {
 			ev |= POLLIN;
+			/*
+			 * Urgent data, see half_urgent(). Asked for until
+			 * seen: poll() reports it while it waits, and when
+			 * a gap in the stream holds back the bytes before
+			 * it, that would be on every call.
+			 */
+			if (!rd->urgent)
+				ev |= POLLPRI;
+		}
 		if (wr->queued > 0 && !wr->stopped)
 			ev |= POLLOUT;
 		/*
@@ -277,7 +371,11 @@ relay_poll_result(struct relay *r, const struct pollfd pfd[2])
 	socklen_t len;
 
 	for (s = 0; s < 2; s++) {
-		if (pfd[s].fd < 0 || !(pfd[s].revents & (POLLERR | POLLHUP)))
+		if (pfd[s].fd < 0)
+			continue;
+		if (pfd[s].revents & POLLPRI)
+			r->half[s].urgent = true;
+		if (!(pfd[s].revents & (POLLERR | POLLHUP)))
 			continue;
 		err = 0;
 		len = sizeof(err);
@@ -290,11 +388,20 @@ relay_poll_result(struct relay *r, const struct pollfd pfd[2])
 }
 
 static int
-half_open(struct half *h, int from, int pipe_size)
+half_open(struct relay *r, struct half *h, int from, int pipe_size)
 {
+	int one = 1;
+
 	memset(h, 0, sizeof(*h));
 	h->from = from;
 	h->to = !from;
+	/*
+	 * Urgent data inline: the byte at the mark is then read as part of
+	 * the stream (half_urgent()), and a second mark arriving before the
+	 * first was read does not make the kernel drop the first byte.
+	 */
+	(void)setsockopt(r->fd[from], SOL_SOCKET, SO_OOBINLINE, &one,
+	    sizeof(one));
 	if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		h->pipe[0] = h->pipe[1] = -1;
 		return -errno;
@@ -361,9 +468,9 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 	res->end = RELAY_ERROR;
 	r.half[1].pipe[0] = r.half[1].pipe[1] = -1;
 
-	if ((n = half_open(&r.half[SIDE_CLIENT], SIDE_CLIENT,
+	if ((n = half_open(&r, &r.half[SIDE_CLIENT], SIDE_CLIENT,
 	    o->pipe_size)) < 0 ||
-	    (n = half_open(&r.half[SIDE_TARGET], SIDE_TARGET,
+	    (n = half_open(&r, &r.half[SIDE_TARGET], SIDE_TARGET,
 	    o->pipe_size)) < 0) {
 		res->error = -n;
 		goto out;

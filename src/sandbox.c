@@ -117,8 +117,10 @@ struct ll_net_port_attr {
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ARG_LOW(i)	(offsetof(struct seccomp_data, args[(i)]))
+#define ARG_HIGH(i)	(offsetof(struct seccomp_data, args[(i)]) + 4)
 #else
 #define ARG_LOW(i)	(offsetof(struct seccomp_data, args[(i)]) + 4)
+#define ARG_HIGH(i)	(offsetof(struct seccomp_data, args[(i)]))
 #endif
 
 #define DENY		(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
@@ -142,6 +144,10 @@ struct ll_net_port_attr {
 	JEQ(v, 0, 1), RET(SECCOMP_RET_ALLOW), RET(DENY)
 #define ALLOW_ARG2(sys, i, v, w) JEQ(sys, 0, 5), LOAD(ARG_LOW(i)), \
 	JEQ(v, 1, 0), JEQ(w, 0, 1), RET(SECCOMP_RET_ALLOW), RET(DENY)
+/* Only when argument i, a 64-bit size, is v: both of its halves. */
+#define ALLOW_SIZE(sys, i, v)	JEQ(sys, 0, 6), LOAD(ARG_HIGH(i)), \
+	JEQ(0, 0, 3), LOAD(ARG_LOW(i)), JEQ(v, 0, 1), \
+	RET(SECCOMP_RET_ALLOW), RET(DENY)
 /* Only without PROT_EXEC in argument 2 (mmap, mprotect). */
 #define ALLOW_NOEXEC(sys)	JEQ(sys, 0, 4), LOAD(ARG_LOW(2)), \
 	JSET(PROT_EXEC, 1, 0), RET(SECCOMP_RET_ALLOW), RET(DENY)
@@ -173,8 +179,9 @@ struct ll_net_port_attr {
 /*
  * What relay.c and log.c (with libsystemd's sd_journal_sendv()) call once
  * the sockets are open, the most frequent first (the filter runs on every
- * call). Not here: open, connect, bind, execve, kill, ptrace, set*id, any
- * socket but the journal's, and everything else.
+ * call). write() is also the relay's: an urgent byte into its pipe. Not
+ * here: open, connect, bind, execve, kill, ptrace, set*id, any socket but
+ * the journal's, and everything else.
  */
 static const struct sock_filter filter[] = {
 	NATIVE_ONLY,
@@ -182,7 +189,14 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_splice),
 	ALLOW(__NR_ppoll),
 	ALLOW(__NR_getsockopt),			/* SO_ERROR */
-	ALLOW(__NR_setsockopt),			/* SO_LINGER for a RST */
+	ALLOW(__NR_setsockopt),			/* SO_LINGER, SO_OOBINLINE */
+	/*
+	 * The byte at an urgent mark, the only one the relay reads itself,
+	 * and whether the socket is at one; SIOCOUTQ tells the log whether
+	 * journald has read a record.
+	 */
+	ALLOW_SIZE(__NR_recvfrom, 2, 1),
+	ALLOW_ARG2(__NR_ioctl, 1, SIOCATMARK, SIOCOUTQ),
 	ALLOW(__NR_shutdown),			/* passing an EOF on */
 	ALLOW(__NR_close),
 	ALLOW(__NR_pipe2),			/* its two pipes */
@@ -196,7 +210,6 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_sendto),			/* the barrier, see log.c */
 	ALLOW(__NR_write),
 	ALLOW(__NR_writev),
-	ALLOW_ARG(__NR_ioctl, 1, SIOCOUTQ),	/* has journald read our record? */
 	ALLOW(__NR_setitimer),			/* bounds a blocked write */
 	ALLOW(__NR_rt_sigprocmask),		/* SIGTERM may end it */
 	/* libsystemd opens its journal socket at its first message. */

@@ -2,8 +2,10 @@
 # Goal of this test: a running instance is confined. Once it holds its two
 # sockets it cannot open or create a file, make a socket, bind, connect
 # anywhere, signal another process, exec, or gain privileges (setuid,
-# a user namespace), and the kernel says so: Seccomp 2 and NoNewPrivs 1 in
-# /proc/PID/status while it relays.
+# a user namespace), nor read more than the one byte at an urgent mark
+# into its memory or make an ioctl other than the few it needs, and the
+# kernel says so: Seccomp 2 and NoNewPrivs 1 in /proc/PID/status while it
+# relays.
 #
 # How it is shown honestly. v6fwd has no code that tries any of this, and
 # the shipped binary has no test mode. So the test loads a shim
@@ -73,7 +75,8 @@ print(max(libc.syscall(444, None, 0, 1), 0))')
 # 1. The instance as shipped: every attempt refused by seccomp (EPERM).
 probe_run full ""
 check "full: bytes still flow" grep -q "echoed 100 of 100" "$T/client.full"
-for p in open create socket bind connect signal setuid unshare-user exec; do
+for p in open create socket bind connect signal setuid unshare-user recv-2 \
+	ioctl-fionbio exec; do
 	expect full "$p" EPERM
 done
 check "full: no file created" test ! -e "$T/created"
@@ -110,7 +113,8 @@ check "landlock: the missing filter logged once" test "$(grep -c \
 
 # 3. seccomp alone (a kernel without Landlock): the same refusals (EPERM).
 probe_run seccomp landlock
-for p in open create socket bind connect signal setuid unshare-user exec; do
+for p in open create socket bind connect signal setuid unshare-user recv-2 \
+	ioctl-fionbio exec; do
 	expect seccomp "$p" EPERM
 done
 check "seccomp: bytes still flow" grep -q "echoed 100 of 100" "$T/client.seccomp"

@@ -176,6 +176,32 @@ def rst_close(s):
     s.close()
 
 
+RECORD = r": ([^:;]*); (\d+) bytes from client, (\d+) bytes from target" \
+    r"(?:, (\d+) bytes undelivered)?"
+
+
+def records(args):
+    """The connection records in the relay's log (--log) so far, each as
+    (how it ended, bytes from client, from target, undelivered)."""
+    import re
+    if not args.log:
+        return []
+    with open(args.log, errors="replace") as f:
+        return [(m.group(1), int(m.group(2)), int(m.group(3)),
+                 int(m.group(4) or 0)) for m in map(re.compile(RECORD).search, f) if m]
+
+
+def new_record(args, before):
+    """The record after the first 'before' ones, waited for (bounded)."""
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        recs = records(args)
+        if len(recs) > before:
+            return recs[before]
+        time.sleep(0.05)
+    return None
+
+
 def ends(args, backend_rcvbuf=0, client_rcvbuf=0, client_mss=0):
     """Listens as the backend, connects as the client; returns both ends."""
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -452,6 +478,132 @@ def sc_half_idle(args):
         say(gone is not None, "instance exited")
 
 
+def read_for(s, seconds):
+    """Whatever arrives within 'seconds', and how the wait ended."""
+    got = b""
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            s.settimeout(max(end - time.monotonic(), 0.01))
+            d = s.recv(1 << 16)
+            if not d:
+                return got, "eof"
+            got += d
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        return got, "rst"
+    return got, "timeout"
+
+
+def sc_urgent(args):
+    """Urgent data (send(MSG_OOB), as telnet's Synch and FTP's ABOR send
+    it), each way: 1000 bytes, one urgent byte, 1000 bytes; then a burst
+    of three urgent bytes in a row. splice() stops at the urgent mark while
+    poll() keeps saying readable: the relay must not spin there, and every
+    byte must arrive, in order, the urgent ones inline; the record counts
+    them all and ends with FIN."""
+    for first in ("client", "backend"):
+        before = len(records(args))
+        c, b, pid = ends(args)
+        snd, rcv = (c, b) if first == "client" else (b, c)
+        second = "backend" if first == "client" else "client"
+        want = b"a" * 1000 + b"!" + b"b" * 1000
+        meter = CpuMeter(pid)
+        snd.sendall(b"a" * 1000)
+        snd.send(b"!", socket.MSG_OOB)
+        snd.sendall(b"b" * 1000)
+        got, _ = read_for(rcv, 1.5)
+        check_cpu(meter, f"{first} sent urgent data")
+        say(got == want, f"{first}'s 1000 + 1 urgent + 1000 bytes: the "
+            f"{second} got {len(got)} bytes" + (", in order, the urgent "
+            "one inline" if got == want else f" ({got[995:1006]!r}...)"))
+        burst = b"x" + b"1" + b"2" + b"3" + b"y"
+        snd.sendall(b"x")
+        for ch in (b"1", b"2", b"3"):
+            snd.send(ch, socket.MSG_OOB)
+        snd.sendall(b"y")
+        snd.shutdown(socket.SHUT_WR)
+        rest, how = read_for(rcv, 5)
+        say(rest == burst and how == "eof", f"then 3 urgent bytes in a "
+            f"row and a FIN: {rest[:20]!r}{'...' if len(rest) > 20 else ''}"
+            f" ({len(rest)} bytes), {how}")
+        rcv.sendall(b"reply")
+        rcv.shutdown(socket.SHUT_WR)
+        back, how = read_for(snd, 5)
+        say(back == b"reply" and how == "eof",
+            f"the {second}'s reply after it: {back!r}, {how}")
+        gone = wait_exit(pid, 5)
+        say(gone is not None, "instance exited")
+        rec = new_record(args, before)
+        if args.log:
+            total = len(want) + len(burst)
+            fc, ft = (total, 5) if first == "client" else (5, total)
+            say(rec is not None and rec[1:] == (fc, ft, 0) and
+                "(FIN)" in rec[0], f"record: {rec}")
+        c.close()
+        b.close()
+    # Both ways at once, 4 MiB each with an urgent byte every 32 KiB or so,
+    # to readers that pause: the relay meets marks with full pipes.
+    before = len(records(args))
+    c, b, pid = ends(args)
+    size = 4 << 20
+    result = {}
+
+    def sender(sock, seed):
+        rng = random.Random(seed + 100)
+        data = stream_bytes(seed, size)
+        off = 0
+        try:
+            while off < size:
+                k = min(rng.randint(1, 65536), size - off)
+                if rng.random() < 0.5:
+                    sock.send(data[off:off + 1], socket.MSG_OOB)
+                    off += 1
+                    k -= 1
+                sock.sendall(data[off:off + k])
+                off += k
+            sock.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            result[seed] = e
+
+    def reader(sock, seed, name):
+        keep = Stream(seed)
+        n = 0
+        sock.settimeout(20)
+        try:
+            while True:
+                d = sock.recv(1 << 16)
+                if not d:
+                    break
+                keep.check(d)
+                n += len(d)
+                if n % (1 << 18) < len(d):
+                    time.sleep(0.02)
+        except OSError as e:
+            result[name] = e
+        result[name] = (keep.n, keep.ok)
+    threads = [threading.Thread(target=sender, args=(c, 21)),
+               threading.Thread(target=sender, args=(b, 22)),
+               threading.Thread(target=reader, args=(b, 21, "backend")),
+               threading.Thread(target=reader, args=(c, 22, "client"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    ok = all(result.get(n) == (size, True) for n in ("backend", "client"))
+    say(ok, f"4 MiB each way at once, urgent bytes throughout, paused "
+        f"readers: {result}")
+    gone = wait_exit(pid, 5)
+    say(gone is not None, "instance exited")
+    rec = new_record(args, before)
+    if args.log:
+        say(rec is not None and rec[1:] == (size, size, 0),
+            f"record: {rec}")
+    c.close()
+    b.close()
+
+
 def fd_kinds(pid):
     """The instance's open fds, as {fd: 'socket' | 'pipe' | other target}."""
     out = {}
@@ -616,7 +768,7 @@ SCENARIOS = {
     "backpressure": sc_backpressure, "silent": sc_silent,
     "trickle": sc_trickle, "never-read": sc_never_read,
     "reset-mid": sc_reset_mid, "accept-close": sc_accept_close,
-    "half-idle": sc_half_idle, "many": sc_many,
+    "half-idle": sc_half_idle, "many": sc_many, "urgent": sc_urgent,
 }
 
 
@@ -633,6 +785,7 @@ def main():
     p.add_argument("--term", action="store_true")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--pipes", type=int, default=0)
+    p.add_argument("--log")
     args = p.parse_args()
     global SERVED
     SERVED = args.served

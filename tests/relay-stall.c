@@ -14,6 +14,13 @@
  * until the client read. Pipes past the per-user pipe budget have one or
  * two slots, so under load this is not rare.
  *
+ * Urgent data (MSG_OOB) leaves a mark that splice() does not cross: there
+ * it says EAGAIN while poll() says readable, and the relay spun at 100%
+ * with the rest of the stream stuck behind the mark; at the FIN, splice()
+ * said 0 and the relay took it for the end. A slow reader on a small
+ * socket buffer keeps the relay's pipe full, so that in most runs it meets
+ * the mark with no room for the urgent byte, which must then wait.
+ *
  * And a hang found by tests/42 under ASan: the target resets while more
  * of its bytes wait in the relay's socket than one wake-up moves (16
  * rounds of a pipe). The relay stopped after its 16 rounds and waited in
@@ -338,6 +345,95 @@ reset_behind_full_pipe(const char *name, int pipe_size, int pipe_grow)
 	close(trelay);
 }
 
+/*
+ * The target sends 'before' bytes, one urgent byte and 'after' bytes, and
+ * its FIN at once if 'fin_first'. The client reads the first 'before'
+ * bytes 512 at a time, so that the relay's pipe is full most of the time
+ * and meets the mark so, and pauses: the relay must then be quiet, past
+ * the mark or waiting for the client, not spinning at it. Then the FIN, if
+ * not sent yet, and the client reads the rest: the urgent byte inline,
+ * every byte after it, the EOF, and the relay ends with FIN. With the FIN
+ * sent first, splice() says 0 at the mark, as at the end of the stream.
+ */
+static void
+urgent_behind_full_pipe(const char *name, int pipe_size, int fin_first)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	int cpeer, crelay, tpeer, trelay, status, bad = 0;
+	int before = 40000, after = 40000;
+	struct relay_result res;
+	char buf[512], what[160], detail[160];
+	long got = 0, c0, c1, n, i;
+	sigset_t mask;
+	pid_t pid;
+
+	if (tcp_pair(&cpeer, &crelay, CLIENT_RCVBUF, RELAY_SNDBUF) < 0 ||
+	    tcp_pair(&tpeer, &trelay, 0, 0) < 0) {
+		ok(0, name, strerror(errno));
+		return;
+	}
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	if ((pid = fork()) == 0) {
+		close(cpeer);
+		close(tpeer);
+		relay_run(crelay, trelay, &(struct relay_opts){
+		    .pipe_size = pipe_size }, &mask, &res);
+		_exit(res.end == RELAY_FIN ? 0 : 10 + (int)res.end);
+	}
+	close(crelay);
+	close(trelay);
+	setsockopt(cpeer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* In small writes, as a terminal session would. */
+	memset(buf, 'x', sizeof(buf));
+	for (i = 0; i < before; i += n)
+		if ((n = send(tpeer, buf, before - i < 48 ?
+		    (size_t)(before - i) : 48, 0)) <= 0)
+			break;
+	send(tpeer, "!", 1, MSG_OOB);
+	memset(buf, 'y', sizeof(buf));
+	for (i = 0; i < after; i += n)
+		if ((n = send(tpeer, buf, after - i < 48 ?
+		    (size_t)(after - i) : 48, 0)) <= 0)
+			break;
+	if (fin_first)
+		shutdown(tpeer, SHUT_WR);
+	while (got < before && (n = recv(cpeer, buf, before - got <
+	    (long)sizeof(buf) ? (size_t)(before - got) : sizeof(buf), 0)) > 0) {
+		for (i = 0; i < n; i++)
+			bad += buf[i] != 'x';
+		got += n;
+		msleep(1);
+	}
+	msleep(200);
+	c0 = cpu_ticks(pid);
+	msleep(1000);
+	c1 = cpu_ticks(pid);
+	snprintf(what, sizeof(what), "%s: CPU near zero while the client "
+	    "pauses after the mark", name);
+	snprintf(detail, sizeof(detail), "%ld%% of 1 s, limit %d%%",
+	    (c1 - c0) * 100 / sysconf(_SC_CLK_TCK), CPU_LIMIT);
+	ok(c0 >= 0 && c1 >= 0 &&
+	    (c1 - c0) * 100 / sysconf(_SC_CLK_TCK) < CPU_LIMIT, what, detail);
+	if (!fin_first)
+		shutdown(tpeer, SHUT_WR);
+	while ((n = recv(cpeer, buf, sizeof(buf), 0)) > 0) {
+		for (i = 0; i < n; i++)
+			bad += buf[i] != (got + i == before ? '!' : 'y');
+		got += n;
+	}
+	snprintf(what, sizeof(what), "%s: every byte in order, the urgent "
+	    "one inline, then the EOF", name);
+	snprintf(detail, sizeof(detail), "%ld of %d bytes, %d wrong, then %s",
+	    got, before + 1 + after, bad, n == 0 ? "EOF" : strerror(errno));
+	ok(got == before + 1 + after && bad == 0 && n == 0, what, detail);
+	close(cpeer);
+	waitpid(pid, &status, 0);
+	snprintf(what, sizeof(what), "%s: the relay ends with FIN", name);
+	snprintf(detail, sizeof(detail), "status %d", WEXITSTATUS(status));
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, what, detail);
+	close(tpeer);
+}
+
 int
 main(void)
 {
@@ -357,6 +453,10 @@ main(void)
 		if (fin_behind_full_pipe("FIN behind a full default pipe",
 		    0, 15, i == 2))
 			break;
+	urgent_behind_full_pipe("urgent byte behind a full one-page pipe",
+	    4096, 0);
+	urgent_behind_full_pipe("urgent byte and FIN behind a full default "
+	    "pipe", 0, 1);
 	reset_behind_full_pipe("RST behind a full one-page pipe", 4096, 0);
 	reset_behind_full_pipe("RST behind a full pipe grown as v6fwd does", 0,
 	    RELAY_PIPE_GROW);

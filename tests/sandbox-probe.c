@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -76,12 +77,13 @@ loopback(const char *env)
 	return sin;
 }
 
+/* sock: the socket the relay splices from first. */
 static void
-probe(void)
+probe(int sock)
 {
 	struct sockaddr_in to = loopback("PROBE_PORT"), any = loopback(NULL);
 	const char *dir = getenv("PROBE_DIR");
-	char path[512];
+	char path[512], buf[2];
 	char *const argv[] = { "sh", "-c", "echo exec ok >>\"$PROBE_OUT\"",
 	    NULL };
 	int fd;
@@ -97,6 +99,10 @@ probe(void)
 	report("signal", kill(getppid(), 0));
 	report("setuid", setuid(0));
 	report("unshare-user", unshare(CLONE_NEWUSER));
+	/* The relay reads only single bytes itself, and asks few ioctls. */
+	report("recv-2", (int)recvfrom(sock, buf, 2, MSG_PEEK | MSG_DONTWAIT,
+	    NULL, NULL));
+	report("ioctl-fionbio", ioctl(sock, FIONBIO, &(int){ 1 }));
 	report("done", 0);
 	/* Last: should it work, it says so and the relay is gone. */
 	report("exec", execv("/bin/sh", argv));
@@ -108,7 +114,7 @@ splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
 {
 	if (!probed) {
 		probed = 1;
-		probe();
+		probe(fd_in);
 	}
 	return real_splice(fd_in, off_in, fd_out, off_out, len, flags);
 }
