@@ -153,7 +153,13 @@ record(enum outcome outcome, const char *how,
 	if (res) {
 		rec.first = res->first >= 0 ? relay_side_name(res->first) :
 		    NULL;
+		rec.failed = res->error_side >= 0 ?
+		    relay_side_name(res->error_side) : NULL;
 		rec.error = res->error;
+		if (res->then_error) {
+			rec.then_failed = relay_side_name(!res->error_side);
+			rec.then_error = res->then_error;
+		}
 		rec.from_client = res->bytes[SIDE_CLIENT];
 		rec.from_target = res->bytes[SIDE_TARGET];
 		rec.undelivered = res->dropped[SIDE_CLIENT] +
@@ -210,7 +216,7 @@ connection_run(const struct connection_opts *o, struct connection *c,
 	struct settings s;
 	struct relay_result res;
 	enum outcome outcome;
-	char id[SD_ID128_STRING_MAX], how[160];
+	char id[SD_ID128_STRING_MAX], how[320];
 	int target_fd;
 
 	connection_id(id);

@@ -49,7 +49,7 @@
 
 /* A message, and a record with all its fields, fit well within these. */
 #define MESSAGE_MAX		1024
-#define FIELDS_MAX		24
+#define FIELDS_MAX		28
 #define FIELDS_SIZE		3072
 
 static struct {
@@ -385,8 +385,14 @@ log_connection(const struct log_record *rec)
 	fields_add(&f, "V6FWD_END", "%s", rec->end);
 	if (rec->first)
 		fields_add(&f, "V6FWD_FIRST", "%s", rec->first);
+	if (rec->failed)
+		fields_add(&f, "V6FWD_FAILED", "%s", rec->failed);
 	if (rec->error)
 		fields_add(&f, "ERRNO", "%d", rec->error);
+	if (rec->then_failed) {
+		fields_add(&f, "V6FWD_THEN_FAILED", "%s", rec->then_failed);
+		fields_add(&f, "V6FWD_THEN_ERRNO", "%d", rec->then_error);
+	}
 	if (ctx.dropped)
 		fields_add(&f, "V6FWD_LOG_DROPPED", "%u", ctx.dropped);
 	log_write(&f, msg);

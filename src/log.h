@@ -39,7 +39,10 @@ struct log_record {
 	int		 priority;
 	const char	*how;		/* how it ended, in words */
 	const char	*first;		/* V6FWD_FIRST: which side ended first */
+	const char	*failed;	/* V6FWD_FAILED: which failed first */
 	int		 error;		/* ERRNO, or 0 */
+	const char	*then_failed;	/* V6FWD_THEN_FAILED: the other, after */
+	int		 then_error;	/* V6FWD_THEN_ERRNO, or 0 */
 	uint64_t	 from_client;	/* bytes delivered to the target */
 	uint64_t	 from_target;	/* bytes delivered to the client */
 	uint64_t	 undelivered;

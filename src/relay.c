@@ -54,7 +54,8 @@ struct relay {
 	struct half	half[2];	/* by the side each reads from */
 	int		dead[2];	/* errno that killed a side, or 0 */
 	bool		hup[2];		/* poll said HUP with no error */
-	int		first;
+	int		first;		/* side that ended first (EOF or death) */
+	int		failed;		/* side that died first, or -1 */
 	int		pipe_grow;	/* bytes a full pipe grows to, 0: never */
 };
 
@@ -64,31 +65,57 @@ relay_side_name(int side)
 	return side == SIDE_CLIENT ? "client" : "target";
 }
 
-/* How it ended, in words: "client closed first (FIN)". */
+/*
+ * How it ended, in words: "client closed first (FIN)". When a side reset
+ * or failed, that is the cause, told first, after the FIN of the other
+ * side if that came before it; a failure of the other side after it is
+ * what followed: "target reset the connection (Connection reset by peer),
+ * then the client too (Broken pipe)".
+ */
 const char *
 relay_describe(const struct relay_result *res, char *buf, size_t size)
 {
 	const char *first = res->first >= 0 ? relay_side_name(res->first) :
 	    "neither side";
+	char cause[224] = "";
+	size_t n = 0;
 
+	if (res->error_side >= 0) {
+		if (res->first >= 0 && res->first != res->error_side)
+			n = (size_t)snprintf(cause, sizeof(cause),
+			    "%s closed first (FIN), then ", first);
+		n += (size_t)snprintf(cause + n, sizeof(cause) - n,
+		    res->end == RELAY_ERROR ? "relay failed at the %s (%s)" :
+		    "%s reset the connection (%s)",
+		    relay_side_name(res->error_side), strerror(res->error));
+		if (res->then_error && n < sizeof(cause))
+			snprintf(cause + n, sizeof(cause) - n,
+			    ", then the %s too (%s)",
+			    relay_side_name(!res->error_side),
+			    strerror(res->then_error));
+	}
 	switch (res->end) {
 	case RELAY_FIN:
 		snprintf(buf, size, "%s closed first (FIN)", first);
 		break;
 	case RELAY_RESET:
-		snprintf(buf, size, "%s reset the connection (%s), RST "
-		    "passed on", relay_side_name(res->error_side),
-		    strerror(res->error));
+		snprintf(buf, size, "%s%s", cause, res->then_error ? "" :
+		    ", RST passed on");
 		break;
 	case RELAY_IDLE:
-		snprintf(buf, size, "idle timeout, both sides reset");
+		snprintf(buf, size, "%s%sidle timeout, both sides reset", cause,
+		    cause[0] ? ", then " : "");
 		break;
 	case RELAY_SIGNAL:
-		snprintf(buf, size, "terminated by signal, both sides reset");
+		snprintf(buf, size, "%s%sterminated by signal, both sides "
+		    "reset", cause, cause[0] ? ", then " : "");
 		break;
 	case RELAY_ERROR:
-		snprintf(buf, size, "relay failed (%s), both sides reset",
-		    strerror(res->error ? res->error : EIO));
+		if (cause[0])
+			snprintf(buf, size, "%s, both sides reset", cause);
+		else
+			snprintf(buf, size, "relay failed (%s), both sides reset",
+			    strerror(res->error ? res->error : EIO));
 		break;
 	}
 	return buf;
@@ -142,6 +169,8 @@ side_died(struct relay *r, int side, int err)
 	r->dead[side] = err;
 	if (r->first < 0)
 		r->first = side;
+	if (r->failed < 0)
+		r->failed = side;
 	/* What the other side sends can no longer be delivered. */
 	r->half[!side].stopped = true;
 	/*
@@ -343,12 +372,13 @@ relay_poll_set(const struct relay *r, struct pollfd pfd[2])
 			ev |= POLLOUT;
 		/*
 		 * With nothing to do on a side we still watch it for a reset,
-		 * unless it is finished both ways, or poll has already said
-		 * HUP, or its pipe is full: in those states the kernel reports
-		 * HUP on every call and watching would spin.
+		 * even with its pipe full: a reset behind bytes the relay
+		 * cannot take yet is still the first thing that happened, and
+		 * the record must say so. Not once it is finished both ways,
+		 * or poll has already said HUP: in those states the kernel
+		 * reports HUP on every call and watching would spin.
 		 */
-		watch = ev != 0 || (!rd->full && !(rd->eof && wr->shut) &&
-		    !r->hup[s]);
+		watch = ev != 0 || (!(rd->eof && wr->shut) && !r->hup[s]);
 		/*
 		 * A dead side is watched only while what it sent before it
 		 * died is still to be read: a pump that stopped at
@@ -425,21 +455,28 @@ half_close(struct half *h)
 		close(h->pipe[1]);
 }
 
-/* Both directions are done or one side is dead with nothing left to flush. */
+/*
+ * Both directions are done, or the side that died first has nothing left
+ * to deliver, or both are dead.
+ */
 static bool
-relay_done(const struct relay *r, int *dead_side)
+relay_done(const struct relay *r)
 {
-	int s;
+	int s = r->failed;
 
-	for (s = 0; s < 2; s++)
-		if (r->dead[s]) {
-			const struct half *h = &r->half[s];
-
-			*dead_side = s;
-			return r->dead[!s] || (h->eof && h->queued == 0);
-		}
-	*dead_side = -1;
+	if (s >= 0)
+		return r->dead[!s] ||
+		    (r->half[s].eof && r->half[s].queued == 0);
 	return r->half[0].shut && r->half[1].shut;
+}
+
+/* How a connection whose sides are done ended. */
+static enum relay_end
+relay_end_of(const struct relay *r)
+{
+	if (r->failed < 0)
+		return RELAY_FIN;
+	return is_peer_error(r->dead[r->failed]) ? RELAY_RESET : RELAY_ERROR;
 }
 
 /*
@@ -456,13 +493,13 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 	struct relay r;
 	struct pollfd pfd[2];
 	uint64_t last = clock_usec();
-	int s, dead = -1, n;
+	int s, n;
 
 	memset(&r, 0, sizeof(r));
 	memset(res, 0, sizeof(*res));
 	r.fd[SIDE_CLIENT] = client_fd;
 	r.fd[SIDE_TARGET] = target_fd;
-	r.first = -1;
+	r.first = r.failed = -1;
 	r.pipe_grow = o->pipe_grow;
 	res->error_side = -1;
 	res->end = RELAY_ERROR;
@@ -482,10 +519,8 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 
 		for (s = 0; s < 2; s++)
 			moved |= half_pump(&r, &r.half[s]);
-		if (relay_done(&r, &dead)) {
-			res->end = dead < 0 ? RELAY_FIN :
-			    is_peer_error(r.dead[dead]) ? RELAY_RESET :
-			    RELAY_ERROR;
+		if (relay_done(&r)) {
+			res->end = relay_end_of(&r);
 			break;
 		}
 		if (moved)
@@ -523,9 +558,10 @@ out:
 		res->dropped[s] = r.half[s].queued;
 	}
 	res->first = r.first;
-	if (dead >= 0) {
-		res->error = r.dead[dead];
-		res->error_side = dead;
+	if (r.failed >= 0) {
+		res->error = r.dead[r.failed];
+		res->error_side = r.failed;
+		res->then_error = r.dead[!r.failed];
 	}
 	if (res->end == RELAY_FIN) {
 		close(client_fd);

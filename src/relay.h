@@ -20,13 +20,15 @@ enum relay_end {
 	RELAY_ERROR,	/* a local failure; both reset */
 };
 
+/* What the record says; see LOGGING in v6fwd(8). */
 struct relay_result {
 	uint64_t	bytes[2];	/* delivered, indexed by source side */
 	uint64_t	dropped[2];	/* left undelivered at an abort */
-	int		first;		/* side that ended first, or -1 */
+	int		first;		/* ended first (EOF, failure), or -1 */
 	enum relay_end	end;
-	int		error;		/* errno of a reset or failure */
+	int		error;		/* errno of the first failure, or 0 */
 	int		error_side;	/* side it happened on, or -1 */
+	int		then_error;	/* the other side's later one, or 0 */
 };
 
 /* A full pipe grows to this once: see half_full() in relay.c. */

@@ -604,6 +604,31 @@ def sc_urgent(args):
     b.close()
 
 
+def sc_both_reset(args):
+    """The backend resets while v6fwd still holds bytes of its for a client
+    that does not read; half a second later the client reads a little and
+    resets too, with v6fwd's buffers full (it has not read the backend's
+    last bytes, nor so its reset, when the client's comes). The record must
+    name the target's
+    reset as the cause and the client's as what followed, in that order."""
+    for what in ("buffers full",):
+        before = len(records(args))
+        c, b, pid = ends(args, client_rcvbuf=65536)
+        sent = fill(b, limit=32 << 20, quiet=0.5, seed=2)
+        rst_close(b)
+        time.sleep(0.5)
+        got = c.recv(65536)
+        time.sleep(0.3)
+        rst_close(c)
+        gone = wait_exit(pid, 5)
+        say(gone is not None, f"{what}: instance exited (target sent "
+            f"{sent}, client read {len(got)} and reset)")
+        rec = new_record(args, before)
+        say(rec is not None and rec[0].startswith(
+            "target reset the connection (Connection reset by peer), then "
+            "the client too ("), f"{what}: record: {rec}")
+
+
 def fd_kinds(pid):
     """The instance's open fds, as {fd: 'socket' | 'pipe' | other target}."""
     out = {}
@@ -769,6 +794,7 @@ SCENARIOS = {
     "trickle": sc_trickle, "never-read": sc_never_read,
     "reset-mid": sc_reset_mid, "accept-close": sc_accept_close,
     "half-idle": sc_half_idle, "many": sc_many, "urgent": sc_urgent,
+    "both-reset": sc_both_reset,
 }
 
 
