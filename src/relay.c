@@ -8,9 +8,12 @@
  * flowing: nothing ends a half-closed connection but its own EOF. A reset
  * on one side is passed on as a reset (SO_LINGER 0), after what that side
  * sent before resetting has been delivered, so a truncated transfer never
- * looks complete. Urgent data (MSG_OOB) is relayed inline, as an ordinary
- * byte in its place in the stream. The relay speaks no protocol: it only
- * moves bytes.
+ * looks complete. "Delivered" means acknowledged by the peer: an abortive
+ * close discards what is still in the socket's send queue, so the relay
+ * waits for it to drain first (relay_drain()), and the record counts what
+ * the peers acknowledged, not what the relay wrote. Urgent data (MSG_OOB)
+ * is relayed inline, as an ordinary byte in its place in the stream. The
+ * relay speaks no protocol: it only moves bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,15 +38,25 @@
 /* Bounds the work on one direction per wake-up, so the other is not starved. */
 #define PUMP_ROUNDS	16
 
+/*
+ * Waiting for acknowledgements (relay_drain()) has no readiness event to
+ * wait for, so the send queues are looked at after a wait that doubles
+ * from the first to the last of these, and stays there: a handful of
+ * wake-ups, then ten a second at most.
+ */
+#define DRAIN_TICK_FIRST	(1 * USEC_PER_MSEC)
+#define DRAIN_TICK_LAST		(100 * USEC_PER_MSEC)
+
 struct half {
 	int		from;		/* side read from */
 	int		to;		/* side written to */
 	int		pipe[2];
 	size_t		queued;		/* bytes in the pipe */
-	uint64_t	moved;		/* bytes delivered to 'to' */
+	uint64_t	moved;		/* bytes written to 'to' */
 	bool		eof;		/* nothing more will be read */
 	bool		full;		/* the pipe is full: read no more yet */
 	bool		shut;		/* EOF passed on to 'to' */
+	bool		fin;		/* ... and a FIN queued there */
 	bool		stopped;	/* 'to' is gone: this half is abandoned */
 	bool		grown;		/* the pipe was grown once */
 	bool		urgent;		/* urgent data waits in 'from' */
@@ -159,6 +172,17 @@ static bool
 sock_readable(int fd)
 {
 	return sock_poll(fd) & POLLIN;
+}
+
+/* SIOCOUTQ (unacknowledged and unsent) or SIOCINQ (unread); 0 if unknown. */
+static uint64_t
+sock_queue(int fd, unsigned long req)
+{
+	int n = 0;
+
+	if (ioctl(fd, req, &n) < 0 || n < 0)
+		return 0;
+	return (uint64_t)n;
 }
 
 static void
@@ -339,7 +363,9 @@ half_pump(struct relay *r, struct half *h)
 	}
 	/* Pass EOF on, unless the side it came from died: that is a reset. */
 	if (h->eof && h->queued == 0 && !h->shut && !r->dead[h->from]) {
-		if (shutdown(r->fd[h->to], SHUT_WR) < 0 && errno != ENOTCONN)
+		if (shutdown(r->fd[h->to], SHUT_WR) == 0)
+			h->fin = true;
+		else if (errno != ENOTCONN)
 			side_died(r, h->to, errno);
 		h->shut = true;
 	}
@@ -480,16 +506,125 @@ relay_end_of(const struct relay *r)
 }
 
 /*
+ * Of the bytes h wrote to its socket, how many that side's peer has not
+ * acknowledged. SIOCOUTQ counts the unacknowledged and the unsent, and a
+ * FIN takes a sequence number of its own. What else the socket held
+ * before the relay started (a PROXY header) comes first in the stream, so
+ * while any of it is unacknowledged none of h's bytes are: the count is at
+ * most what h wrote.
+ */
+static uint64_t
+half_unacked(const struct relay *r, const struct half *h)
+{
+	uint64_t n = sock_queue(r->fd[h->to], SIOCOUTQ);
+
+	if (h->fin && n > 0)
+		n--;
+	return n < h->moved ? n : h->moved;
+}
+
+/*
+ * The connection has ended, with FIN both ways or with a reset to pass on,
+ * and everything read has been written to the other side's socket. But an
+ * abortive close throws away what its send queue still holds, and the
+ * record must count what was delivered, so before closing the relay waits
+ * until the peer of every live side has acknowledged what was written to
+ * it. There is no readiness event for an acknowledgement: the queues are
+ * looked at on a timer (DRAIN_TICK_*), and a side whose queue did not
+ * shrink is asked for a pending error, so a peer that resets meanwhile
+ * ends the wait for that side. The wait is bounded by 'stall' without any
+ * progress since *last, the time anything last moved; a signal ends it at
+ * once. Returns how the connection ended: as given, or reset if a peer
+ * reset during the wait, or terminated by the signal.
+ */
+static enum relay_end
+relay_drain(struct relay *r, enum relay_end end, uint64_t *last,
+    uint64_t stall, const sigset_t *sigmask)
+{
+	uint64_t left[2] = { UINT64_MAX, UINT64_MAX }, tick = DRAIN_TICK_FIRST;
+	int s, err;
+
+	for (;;) {
+		bool waiting = false;
+		struct timespec ts;
+		socklen_t len;
+		uint64_t now;
+
+		for (s = 0; s < 2; s++) {
+			uint64_t n;
+
+			if (r->dead[s] ||
+			    (n = half_unacked(r, &r->half[!s])) == 0)
+				continue;
+			if (n < left[s]) {
+				if (left[s] != UINT64_MAX)
+					*last = clock_usec();
+				left[s] = n;
+			} else {
+				err = 0;
+				len = sizeof(err);
+				if (getsockopt(r->fd[s], SOL_SOCKET, SO_ERROR,
+				    &err, &len) == 0 && err != 0) {
+					side_died(r, s, err);
+					continue;
+				}
+			}
+			waiting = true;
+		}
+		if (end == RELAY_FIN)
+			end = relay_end_of(r);
+		now = clock_usec();
+		if (!waiting || now - *last >= stall)
+			return end;
+		if (*last + stall - now < tick)
+			tick = *last + stall - now;
+		ts = clock_timespec(tick);
+		if (ppoll(NULL, 0, &ts, sigmask) < 0 && errno == EINTR &&
+		    signals_terminated())
+			return RELAY_SIGNAL;
+		tick = tick * 2 < DRAIN_TICK_LAST ? tick * 2 : DRAIN_TICK_LAST;
+	}
+}
+
+/*
+ * The record's counts, taken before the sockets are closed. From each
+ * side: the bytes the other side's peer acknowledged, and those it did
+ * not, which are lost if the connection is reset: what is still in the
+ * pipe, unacknowledged in the other socket, and, unless the connection
+ * ended with FIN (and so every byte was read), the bytes the relay's
+ * kernel acknowledged to the sender but the relay never read.
+ */
+static void
+relay_count(const struct relay *r, enum relay_end end,
+    struct relay_result *res)
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		const struct half *h = &r->half[s];
+		uint64_t unacked = half_unacked(r, h);
+
+		res->bytes[s] = h->moved - unacked;
+		res->dropped[s] = unacked + h->queued;
+		if (end != RELAY_FIN)
+			res->dropped[s] += sock_queue(r->fd[s], SIOCINQ);
+	}
+}
+
+/*
  * Relays between client_fd and target_fd until both directions end, a side
  * resets, nothing moves for the idle timeout, or a signal arrives. Takes
  * ownership of both fds and closes them, with a RST where the connection
- * did not end cleanly.
+ * did not end cleanly: after a FIN or a reset passed on, only once the
+ * peers have acknowledged what was written to them, or nothing moved for
+ * the idle timeout (RELAY_DRAIN_STALL without one).
  */
 int
 relay_run(int client_fd, int target_fd, const struct relay_opts *o,
     const sigset_t *sigmask, struct relay_result *res)
 {
 	uint64_t idle_timeout = o->idle_timeout;
+	uint64_t stall = idle_timeout > 0 ? idle_timeout : RELAY_DRAIN_STALL;
 	struct relay r;
 	struct pollfd pfd[2];
 	uint64_t last = clock_usec();
@@ -516,6 +651,7 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 	for (;;) {
 		struct timespec ts, *tsp = NULL;
 		bool moved = false;
+		uint64_t limit;
 
 		for (s = 0; s < 2; s++)
 			moved |= half_pump(&r, &r.half[s]);
@@ -527,11 +663,18 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 			last = clock_usec();
 
 		relay_poll_set(&r, pfd);
-		if (idle_timeout > 0) {
-			uint64_t now = clock_usec(), end = last + idle_timeout;
+		/*
+		 * Once a side has died, what it sent is delivered for as long
+		 * as the other side takes it, but no longer than the bound
+		 * of the drain that follows.
+		 */
+		limit = r.failed >= 0 ? stall : idle_timeout;
+		if (limit > 0) {
+			uint64_t now = clock_usec(), end = last + limit;
 
 			if (now >= end) {
-				res->end = RELAY_IDLE;
+				res->end = r.failed >= 0 ? relay_end_of(&r) :
+				    RELAY_IDLE;
 				break;
 			}
 			ts = clock_timespec(end - now);
@@ -551,12 +694,11 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 		}
 		relay_poll_result(&r, pfd);
 	}
+	if (res->end == RELAY_FIN || res->end == RELAY_RESET)
+		res->end = relay_drain(&r, res->end, &last, stall, sigmask);
 
 out:
-	for (s = 0; s < 2; s++) {
-		res->bytes[s] = r.half[s].moved;
-		res->dropped[s] = r.half[s].queued;
-	}
+	relay_count(&r, res->end, res);
 	res->first = r.first;
 	if (r.failed >= 0) {
 		res->error = r.dead[r.failed];

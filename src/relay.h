@@ -20,10 +20,16 @@ enum relay_end {
 	RELAY_ERROR,	/* a local failure; both reset */
 };
 
-/* What the record says; see LOGGING in v6fwd(8). */
+/*
+ * What the record says; see LOGGING in v6fwd(8). Bytes are counted by the
+ * side they came from: 'bytes' are those the other side's peer
+ * acknowledged, 'dropped' those the relay's kernel acknowledged to the
+ * sender but the other peer never did (lost, unless the connection ended
+ * with FIN, after which the kernel goes on sending them).
+ */
 struct relay_result {
-	uint64_t	bytes[2];	/* delivered, indexed by source side */
-	uint64_t	dropped[2];	/* left undelivered at an abort */
+	uint64_t	bytes[2];	/* acknowledged by the other side */
+	uint64_t	dropped[2];	/* taken, never acknowledged */
 	int		first;		/* ended first (EOF, failure), or -1 */
 	enum relay_end	end;
 	int		error;		/* errno of the first failure, or 0 */
@@ -33,6 +39,13 @@ struct relay_result {
 
 /* A full pipe grows to this once: see half_full() in relay.c. */
 #define RELAY_PIPE_GROW	(256 * 1024)
+
+/*
+ * Without an idle timeout, how long the relay waits for peers that
+ * acknowledge nothing before it passes a reset on (or closes after a FIN)
+ * with bytes undelivered: see relay_drain() in relay.c.
+ */
+#define RELAY_DRAIN_STALL	(UINT64_C(60) * 1000000)	/* microseconds */
 
 struct relay_opts {
 	uint64_t	idle_timeout;	/* 0: never */

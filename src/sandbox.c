@@ -139,11 +139,14 @@ struct ll_net_port_attr {
 #define ON(sys, action)		JEQ(sys, 0, 1), RET(action)
 #define ALLOW(sys)		ON(sys, SECCOMP_RET_ALLOW)
 #define DENY_NR(sys)		ON(sys, DENY)
-/* Only when argument i is v (or v or w). */
+/* Only when argument i is v (or v or w, or u, v or w). */
 #define ALLOW_ARG(sys, i, v)	JEQ(sys, 0, 4), LOAD(ARG_LOW(i)), \
 	JEQ(v, 0, 1), RET(SECCOMP_RET_ALLOW), RET(DENY)
 #define ALLOW_ARG2(sys, i, v, w) JEQ(sys, 0, 5), LOAD(ARG_LOW(i)), \
 	JEQ(v, 1, 0), JEQ(w, 0, 1), RET(SECCOMP_RET_ALLOW), RET(DENY)
+#define ALLOW_ARG3(sys, i, u, v, w) JEQ(sys, 0, 6), LOAD(ARG_LOW(i)), \
+	JEQ(u, 2, 0), JEQ(v, 1, 0), JEQ(w, 0, 1), RET(SECCOMP_RET_ALLOW), \
+	RET(DENY)
 /* Only when argument i, a 64-bit size, is v: both of its halves. */
 #define ALLOW_SIZE(sys, i, v)	JEQ(sys, 0, 6), LOAD(ARG_HIGH(i)), \
 	JEQ(0, 0, 3), LOAD(ARG_LOW(i)), JEQ(v, 0, 1), \
@@ -191,12 +194,14 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_getsockopt),			/* SO_ERROR */
 	ALLOW(__NR_setsockopt),			/* SO_LINGER, SO_OOBINLINE */
 	/*
-	 * The byte at an urgent mark, the only one the relay reads itself,
-	 * and whether the socket is at one; SIOCOUTQ tells the log whether
+	 * The byte at an urgent mark (SIOCATMARK: is the socket there?),
+	 * the only one the relay reads itself; how full the socket queues
+	 * are (SIOCOUTQ, SIOCINQ), for the wait before closing and the
+	 * record's byte counts. SIOCOUTQ also tells the log whether
 	 * journald has read a record.
 	 */
 	ALLOW_SIZE(__NR_recvfrom, 2, 1),
-	ALLOW_ARG2(__NR_ioctl, 1, SIOCATMARK, SIOCOUTQ),
+	ALLOW_ARG3(__NR_ioctl, 1, SIOCATMARK, SIOCOUTQ, SIOCINQ),
 	ALLOW(__NR_shutdown),			/* passing an EOF on */
 	ALLOW(__NR_close),
 	ALLOW(__NR_pipe2),			/* its two pipes */

@@ -176,6 +176,33 @@ def rst_close(s):
     s.close()
 
 
+SIOCINQ, SIOCOUTQ = 0x541B, 0x5411
+
+
+def sock_queue(s, req):
+    import array
+    import fcntl
+    b = array.array("i", [0])
+    try:
+        fcntl.ioctl(s.fileno(), req, b, True)
+    except OSError:
+        return None
+    return b[0]
+
+
+def acked_by_peer(s, timeout=5.0):
+    """Waits (bounded) until s's send queue stops shrinking, and returns
+    what is still unacknowledged in it."""
+    end = time.monotonic() + timeout
+    last, since = sock_queue(s, SIOCOUTQ), time.monotonic()
+    while last and time.monotonic() < end and time.monotonic() - since < 0.5:
+        time.sleep(0.02)
+        q = sock_queue(s, SIOCOUTQ)
+        if q != last:
+            last, since = q, time.monotonic()
+    return last or 0
+
+
 RECORD = r": ([^:;]*); (\d+) bytes from client, (\d+) bytes from target" \
     r"(?:, (\d+) bytes undelivered)?"
 
@@ -604,17 +631,89 @@ def sc_urgent(args):
     b.close()
 
 
+def sc_reset_drain(args):
+    """The backend sends --data bytes, waits until v6fwd's host has
+    acknowledged them, and resets, while the client does not read. v6fwd
+    must hold the bytes (without spinning) and pass the RST on only once
+    the client has them all: it reads after a pause and must get every
+    acknowledged byte, then the RST; the record counts them as delivered.
+    With --stop the client reads 100 KB and then stops: the drain gives up
+    after the idle timeout (--idle), or at once on SIGTERM (--term), and
+    the record counts as undelivered exactly what the client never got."""
+    before = len(records(args))
+    c, b, pid = ends(args, client_rcvbuf=65536)
+    data = stream_bytes(3, args.data)
+    b.settimeout(10)
+    b.sendall(data)
+    unacked = acked_by_peer(b)
+    acked = len(data) - unacked
+    rst_close(b)
+    t_rst = time.monotonic()
+    meter = CpuMeter(pid)
+    time.sleep(1.5)
+    check_cpu(meter, f"target reset with {acked} bytes acknowledged by "
+              f"v6fwd, client not reading")
+    say(alive(pid), "the instance holds them for the client")
+    keep = Stream(3)
+    if args.stop:
+        c.settimeout(5)
+        try:
+            while keep.n < 100000:
+                keep.check(c.recv(min(8192, 100000 - keep.n)))
+        except OSError:
+            pass
+        t0 = time.monotonic()
+        if args.term:
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            os.kill(pid, signal.SIGTERM)
+            gone = wait_exit(pid, 5)
+            say(gone is not None and gone < 1.0, f"SIGTERM during the "
+                f"drain ended it in "
+                f"{gone if gone is None else round(gone, 3)} s")
+        else:
+            gone = wait_exit(pid, args.idle + 10)
+            say(gone is not None and gone >= args.idle - 0.2,
+                f"client stopped reading after {keep.n} bytes: the drain "
+                f"gave up {gone if gone is None else round(gone, 2)} s "
+                f"later (idle timeout {args.idle:g} s)")
+        n, how = read_end(c, keep=keep)
+        say(how == "rst" and keep.ok, f"client then read the {n} bytes "
+            f"left in its buffer, intact, and a {how}: {keep.n} of {acked}")
+        rec = new_record(args, before)
+        say(rec is not None and rec[2] == keep.n and
+            rec[2] + rec[3] == acked, f"record: {rec}: {keep.n} bytes "
+            f"from the target delivered, {acked - keep.n} undelivered")
+    else:
+        n, how = read_end(c, keep=keep)
+        say(how == "rst" and keep.ok and n == acked,
+            f"client got {n} of the {acked} bytes v6fwd acknowledged "
+            f"({len(data)} sent), intact, then a {how}, "
+            f"{time.monotonic() - t_rst:.2f} s after the target's reset")
+        gone = wait_exit(pid, 5)
+        say(gone is not None, "instance exited")
+        rec = new_record(args, before)
+        say(rec is not None and rec[2] == acked and rec[3] == 0 and
+            "target reset the connection" in rec[0],
+            f"record: {rec}")
+    c.close()
+
+
 def sc_both_reset(args):
     """The backend resets while v6fwd still holds bytes of its for a client
     that does not read; half a second later the client reads a little and
-    resets too, with v6fwd's buffers full (it has not read the backend's
-    last bytes, nor so its reset, when the client's comes). The record must
-    name the target's
+    resets too. Twice: with v6fwd's buffers full (it has not read the
+    backend's last bytes, nor so its reset, when the client's comes), and
+    with 1 MiB that v6fwd took in full. The record must name the target's
     reset as the cause and the client's as what followed, in that order."""
-    for what in ("buffers full",):
+    for what in ("buffers full", "1 MiB taken in full"):
         before = len(records(args))
         c, b, pid = ends(args, client_rcvbuf=65536)
-        sent = fill(b, limit=32 << 20, quiet=0.5, seed=2)
+        if what == "buffers full":
+            sent = fill(b, limit=32 << 20, quiet=0.5, seed=2)
+        else:
+            b.sendall(stream_bytes(2, 1 << 20))
+            sent = (1 << 20) - acked_by_peer(b)
         rst_close(b)
         time.sleep(0.5)
         got = c.recv(65536)
@@ -794,7 +893,7 @@ SCENARIOS = {
     "trickle": sc_trickle, "never-read": sc_never_read,
     "reset-mid": sc_reset_mid, "accept-close": sc_accept_close,
     "half-idle": sc_half_idle, "many": sc_many, "urgent": sc_urgent,
-    "both-reset": sc_both_reset,
+    "reset-drain": sc_reset_drain, "both-reset": sc_both_reset,
 }
 
 
@@ -811,6 +910,7 @@ def main():
     p.add_argument("--term", action="store_true")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--pipes", type=int, default=0)
+    p.add_argument("--stop", action="store_true")
     p.add_argument("--log")
     args = p.parse_args()
     global SERVED
