@@ -63,7 +63,13 @@ tests/relay-stall: tests/relay-stall.c $(LIBOBJS)
 	$(CC) $(BASE_CPPFLAGS) $(CPPFLAGS) -Isrc $(BASE_CFLAGS) $(CFLAGS) -o $@ \
 		tests/relay-stall.c $(LIBOBJS) $(LDFLAGS) $(SYSTEMD_LIBS)
 
-check: v6fwd tests/unit tests/relay-stall
+# An LD_PRELOAD shim for tests/34 (see the file), without sanitizers: their
+# runtime must not be linked into a preloaded library.
+tests/journal-shim.so: tests/journal-shim.c
+	$(CC) $(BASE_CFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) -shared -fPIC \
+		-o $@ tests/journal-shim.c -ldl
+
+check: v6fwd tests/unit tests/relay-stall tests/journal-shim.so
 	tests/run
 
 deps:
@@ -151,7 +157,8 @@ deb:
 	@ls $(DISTDIR)/*.deb
 
 clean:
-	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall $(FUZZERS)
+	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall tests/journal-shim.so \
+		$(FUZZERS)
 	rm -rf $(DISTDIR)
 
 # libFuzzer targets, each run FUZZ_SECONDS (0: replay the seeds only).

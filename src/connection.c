@@ -56,11 +56,13 @@ connection_id(char id[SD_ID128_STRING_MAX])
 /*
  * Built-in defaults, then the configuration file's rule for this local
  * address (unless a target was given on the command line: the unit then
- * says everything), then the command-line options.
+ * says everything), then the command-line options. If c is not NULL, it is
+ * the connection these are for: its client is reset before the message
+ * says why the file cannot be used (see connection_reset()).
  */
-int
-connection_settings(const struct connection_opts *o,
-    const union sockaddr_any *local, struct settings *s)
+static int
+settings_for(const struct connection_opts *o, const union sockaddr_any *local,
+    struct settings *s, struct connection *c)
 {
 	struct settings rule;
 	char why[512];
@@ -70,14 +72,24 @@ connection_settings(const struct connection_opts *o,
 	if (!(o->cli.set & SET_TARGET)) {
 		r = config_lookup(o->config, o->config_given, local, &rule,
 		    why, sizeof(why));
-		if (r < 0)
+		if (r < 0) {
+			if (c)
+				connection_reset(c);
 			return log_error_errno(r, "Refusing the connection, the "
 			    "configuration is invalid: %s", why);
+		}
 		if (r > 0)
 			settings_merge(s, &rule);
 	}
 	settings_merge(s, &o->cli);
 	return 0;
+}
+
+int
+connection_settings(const struct connection_opts *o,
+    const union sockaddr_any *local, struct settings *s)
+{
+	return settings_for(o, local, s, NULL);
 }
 
 /* The client leg's options, before the target leg copies them. */
@@ -92,9 +104,12 @@ tune_client(const struct connection *c, const struct settings *s)
 		    "client's connection: %m, ignoring");
 }
 
-/* The PROXY header, if configured, goes first: before any client byte. */
+/*
+ * The PROXY header, if configured, goes first: before any client byte. If
+ * it cannot be sent, both sides are reset, and then the cause is logged.
+ */
 static int
-send_proxy_header(const struct settings *s, const struct connection *c,
+send_proxy_header(const struct settings *s, struct connection *c,
     int target_fd, const char *id)
 {
 	union sockaddr_any to;
@@ -112,6 +127,8 @@ send_proxy_header(const struct settings *s, const struct connection *c,
 	else
 		target_format(&s->target, addr_port(&c->local), addr,
 		    sizeof(addr));
+	sock_reset(target_fd);
+	connection_reset(c);
 	return log_error_errno(r, "Failed to send PROXY header to %s: %m",
 	    addr);
 }
@@ -169,20 +186,33 @@ record(enum outcome outcome, const char *how,
 }
 
 /*
- * Ends a connection that cannot be served: the client gets a RST at once,
- * then the record says why. Returns the outcome.
+ * Resets the client of a connection that cannot be served, if that is not
+ * done yet. Every step that gives up calls it before it logs why: a logger
+ * that stopped reading may hold a message for up to a second (log.c), and
+ * the client must not wait for that.
+ */
+void
+connection_reset(struct connection *c)
+{
+	sock_reset(c->fd);
+	c->fd = -1;
+}
+
+/*
+ * Ends a connection that cannot be served: the client gets a RST at once
+ * (if the step that failed did not already reset it), then the record says
+ * why. Returns the outcome.
  */
 enum outcome
 connection_refuse(struct connection *c, enum outcome outcome, uint64_t start)
 {
 	char id[SD_ID128_STRING_MAX];
 
-	sock_reset(c->fd);
+	connection_reset(c);
 	if (outcome == OUTCOME_USAGE) {
 		connection_id(id);
 		log_set_id(id);
 	}
-	c->fd = -1;
 	record(outcome, NULL, NULL, start);
 	return outcome;
 }
@@ -221,15 +251,13 @@ connection_run(const struct connection_opts *o, struct connection *c,
 
 	connection_id(id);
 	log_set_id(id);
-	if (connection_settings(o, &c->local, &s) < 0)
+	if (settings_for(o, &c->local, &s, c) < 0)
 		return connection_refuse(c, OUTCOME_CONFIG, start);
 	tune_client(c, &s);
 	if ((target_fd = target_reach(&s, c, waitmask, &outcome)) < 0)
 		return connection_refuse(c, outcome, start);
-	if (send_proxy_header(&s, c, target_fd, id) < 0) {
-		sock_reset(target_fd);
+	if (send_proxy_header(&s, c, target_fd, id) < 0)
 		return connection_refuse(c, OUTCOME_PROXY_FAILED, start);
-	}
 	confine();
 	(void)relay_run(c->fd, target_fd, &(struct relay_opts){
 	    .idle_timeout = s.idle_timeout, .pipe_grow = RELAY_PIPE_GROW },

@@ -23,5 +23,6 @@ enum outcome	connection_run(const struct connection_opts *,
 		    struct connection *, const sigset_t *, uint64_t);
 enum outcome	connection_refuse(struct connection *, enum outcome,
 		    uint64_t);
+void		connection_reset(struct connection *);
 
 #endif

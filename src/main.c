@@ -252,6 +252,7 @@ main(int argc, char *argv[])
 	if (kind == ACTIVATION_LISTENER)
 		return server_run(&a.conn, c.fd, &c.local, &waitmask);
 	if (bad) {
+		connection_reset(&c);	/* first: the log may be slow */
 		log_error("Refusing the connection, the command line is "
 		    "invalid: %s", a.error);
 		return outcome_exit_status(connection_refuse(&c, OUTCOME_USAGE,

@@ -22,6 +22,7 @@
 #include "activation.h"
 #include "clock.h"
 #include "config.h"
+#include "connection.h"
 #include "log.h"
 #include "mapsrc.h"
 #include "resolve.h"
@@ -219,10 +220,14 @@ err:
 	return r;
 }
 
-/* The target's addresses: returns how many, or -1 with *outcome set. */
+/*
+ * The target's addresses: returns how many, or -1 with *outcome set and the
+ * client reset.
+ */
 static int
-target_addresses(const struct settings *s, unsigned port, const char *name,
-    union sockaddr_any *addrs, const sigset_t *waitmask, enum outcome *outcome)
+target_addresses(const struct settings *s, struct connection *c,
+    unsigned port, const char *name, union sockaddr_any *addrs,
+    const sigset_t *waitmask, enum outcome *outcome)
 {
 	struct resolve_error rerr;
 	char took[32];
@@ -234,6 +239,7 @@ target_addresses(const struct settings *s, unsigned port, const char *name,
 	    s->connect_timeout, waitmask, &rerr);
 	if (n > 0)
 		return n;
+	connection_reset(c);
 	*outcome = OUTCOME_UNRESOLVED;
 	if (n == -EINTR) {
 		*outcome = OUTCOME_TERMINATED;
@@ -272,11 +278,12 @@ connect_outcome(int r)
 /*
  * Connects to the target of connection c as settings s say: resolves it,
  * maps the source, tries each address in turn. Every failure is logged
- * once, with the client, the address and the cause. Returns the connected
- * fd, or -1 with *outcome saying why there is none.
+ * once, with the client, the address and the cause; when it is the last,
+ * after the client has been reset (connection_reset()). Returns the
+ * connected fd, or -1 with *outcome saying why there is none.
  */
 int
-target_reach(const struct settings *s, const struct connection *c,
+target_reach(const struct settings *s, struct connection *c,
     const sigset_t *waitmask, enum outcome *outcome)
 {
 	union sockaddr_any addrs[RESOLVE_ADDRS_MAX], src;
@@ -293,9 +300,11 @@ target_reach(const struct settings *s, const struct connection *c,
 	log_set_target(name);
 	if (s->target.port)
 		port = s->target.port;
-	if ((n = target_addresses(s, port, name, addrs, waitmask, outcome)) < 0)
+	if ((n = target_addresses(s, c, port, name, addrs, waitmask,
+	    outcome)) < 0)
 		return -1;
 	if (map && (r = mapsrc_key(key)) < 0) {
+		connection_reset(c);
 		*outcome = OUTCOME_CONFIG;
 		(void)log_error_errno(r, "Failed to read the machine ID, the "
 		    "key of map-source: %m; create /etc/machine-id "
@@ -313,6 +322,7 @@ target_reach(const struct settings *s, const struct connection *c,
 		if (map) {
 			if (mapsrc_source(hash, &s->map_pool, &addrs[i],
 			    &src) < 0) {
+				connection_reset(c);
 				*outcome = OUTCOME_CONFIG;
 				log_error("Refusing the connection: map-source "
 				    "maps into %s, from which %s cannot be "
@@ -328,6 +338,9 @@ target_reach(const struct settings *s, const struct connection *c,
 		if (fd >= 0)
 			break;
 		*outcome = connect_outcome(fd);
+		if (fd == -EINTR || (fd == -EADDRNOTAVAIL && at_bind) ||
+		    i == n - 1)
+			connection_reset(c);
 		if (fd == -EINTR) {
 			log_info("Terminated while connecting to %s", addr);
 			return -1;

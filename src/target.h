@@ -23,7 +23,7 @@ struct settings;
 
 int	target_parse(const char *, struct target *, const char **);
 const char *target_format(const struct target *, unsigned, char *, size_t);
-int	target_reach(const struct settings *, const struct connection *,
+int	target_reach(const struct settings *, struct connection *,
 	    const sigset_t *, enum outcome *);
 
 #endif

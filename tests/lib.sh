@@ -8,6 +8,7 @@ set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 V6FWD=${V6FWD:-$TOP/v6fwd}
 PEER="python3 $TOP/tests/peer.py"
+PEER_ARGV=(python3 "$TOP/tests/peer.py")	# for timeout(1) and the like
 T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
 # The mode the scenario runs in, set by tests/run from its "# Modes:" line:
 # accept, one v6fwd per connection (systemd-socket-activate --accept, as
@@ -15,10 +16,15 @@ T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
 # v6fwd-server@.socket), forking a process per connection.
 MODE=${V6FWD_MODE:-accept}
 PIDS=()
+INSTANCES=()
 FAILED=0
 
 cleanup() {
 	local i
+	# Instances that may be stuck with the termination signals blocked.
+	for i in "${INSTANCES[@]}"; do
+		kill -KILL "$i" 2>/dev/null
+	done
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		kill "${PIDS[i]}" 2>/dev/null
 	done
@@ -215,6 +221,182 @@ server_up() {
 		listening4 "$1" && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
+	done
+	return 1
+}
+
+# --- Namespaces, stand-ins for journald and a logger, instances, timing ---
+
+# Is this process in a mount namespace of its own? Files of the host (/etc,
+# /run) are only ever covered by mounts there.
+private_mounts() {
+	[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ]
+}
+
+# over FILE CONTENT: covers FILE with CONTENT, in this mount namespace only.
+over() {
+	private_mounts || { echo "over $1: not in a private mount namespace"; return 1; }
+	local copy
+	copy="$T/over.$(basename "$1").$RANDOM"
+	printf '%s\n' "$2" >"$copy"
+	mount --bind "$copy" "$1"
+}
+
+# journald [--stall]: a stand-in journald (tests/standin.py) on the native
+# socket, /run/systemd/journal/socket, on a tmpfs over /run in this mount
+# namespace only. Its records go to $T/journal, one JSON object a line (see
+# journal). With --stall it stops reading once its queue is full, as a
+# journald that cannot keep up; JOURNAL_QUEUED is how many datagrams it holds.
+# shellcheck disable=SC2120 # the option is optional
+journald() {
+	private_mounts || { echo "journald: not in a private mount namespace"; return 1; }
+	if [ -z "${JOURNALD_RUN:-}" ]; then
+		mount -t tmpfs tmpfs /run || return 1
+		JOURNALD_RUN=1
+	fi
+	: >"$T/journal"
+	python3 "$TOP/tests/standin.py" journald "$T/journal" "$@" \
+		>"$T/journald.out" 2>&1 &
+	JOURNALD_PID=$!
+	PIDS+=("$JOURNALD_PID")
+	wait_until 50 grep -q '^ready' "$T/journald.out" ||
+		{ echo "journald did not start: $(cat "$T/journald.out")"; return 1; }
+	JOURNAL_QUEUED=$(awk '{ print $2 }' "$T/journald.out")
+}
+stop_journald() { kill "$JOURNALD_PID"; wait "$JOURNALD_PID" 2>/dev/null; }
+
+# journal [KEY=VALUE...] [--field NAME | --count]: the stand-in journald's
+# records that match, as tests/standin.py query prints them.
+journal() { python3 "$TOP/tests/standin.py" query "$T/journal" "$@"; }
+
+# journal_sync: waits (bounded) until the stand-in journald has recorded
+# every datagram sent to it so far.
+journal_sync() { python3 "$TOP/tests/standin.py" sync "$T/journal"; }
+
+# JOURNAL_STREAM for a process whose stderr is FILE: v6fwd then logs to the
+# journal, as under systemd.
+journal_stream() { stat -c %d:%i "$1"; }
+
+# full_fifo PATH: a FIFO whose reader holds it open, filled, and never reads.
+full_fifo() {
+	python3 "$TOP/tests/standin.py" fifo "$1" >"$T/fifo.out" 2>&1 &
+	PIDS+=("$!")
+	wait_until 50 grep -q '^ready' "$T/fifo.out" ||
+		{ echo "fifo did not fill: $(cat "$T/fifo.out")"; return 1; }
+}
+
+# silent_target: a target on 127.0.0.1 that never answers a SYN (its
+# listener's accept queue is full); sets SILENT_PORT.
+silent_target() {
+	python3 "$TOP/tests/standin.py" silent >"$T/silent.out" 2>&1 &
+	PIDS+=("$!")
+	wait_until 50 grep -q '^ready' "$T/silent.out" ||
+		{ echo "silent target did not start: $(cat "$T/silent.out")"; return 1; }
+	SILENT_PORT=$(awk '{ print $2 }' "$T/silent.out")
+}
+
+# mute_dns: a DNS server on 127.0.0.1 that reads every query and answers
+# none, and /etc/resolv.conf naming it (this mount namespace only);
+# $T/dns.count says "queries N".
+mute_dns() {
+	over /etc/resolv.conf "nameserver 127.0.0.1" || return 1
+	python3 "$TOP/tests/standin.py" dns 127.0.0.1 "$T/dns.count" \
+		>"$T/dns.out" 2>&1 &
+	PIDS+=("$!")
+	wait_until 50 grep -q '^ready' "$T/dns.out" ||
+		{ echo "dns did not start: $(cat "$T/dns.out")"; return 1; }
+}
+
+# activate LISTEN [activator options] -- COMMAND...: like relay, for any
+# command (v6fwd behind a wrapper that keeps its PID, such as prlimit or
+# "bash -c 'exec ...'") and with options for systemd-socket-activate (-E to
+# set a variable). LISTEN is [::1]:PORT or 127.0.0.1:PORT.
+activate() {
+	local listen=$1 opts=()
+	shift
+	while [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	RELAY_PORT=${listen##*:}
+	: >"$T/relay.log"
+	systemd-socket-activate --accept -l "$listen" "${opts[@]}" "$@" \
+		>>"$T/relay.log" 2>&1 &
+	RELAY_PID=$!
+	PIDS+=("$RELAY_PID")
+	if [[ $listen == \[* ]]; then
+		wait_until 50 listening6 "$RELAY_PORT"
+	else
+		wait_until 50 listening4 "$RELAY_PORT"
+	fi || { echo "relay did not listen: $(cat "$T/relay.log")"; return 1; }
+}
+stop_relay() { kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null; }
+
+# instance [N]: waits (bounded) for the Nth instance (1 by default) the
+# relay started last has spawned, and prints its PID; it is SIGKILLed at
+# cleanup if it is still there.
+# shellcheck disable=SC2120 # N is optional
+instance() {
+	local n=${1:-1} pid
+	wait_until 100 sh -c "test \"\$(grep -c '^Spawned .* as PID ' '$T/relay.log')\" -ge $n" ||
+		return 1
+	pid=$(sed -n 's/^Spawned .* as PID \([0-9]*\)\.$/\1/p' "$T/relay.log" | sed -n "${n}p")
+	INSTANCES+=("$pid")
+	echo "$pid"
+}
+
+# exit_code PID: the instance's exit status, as the activator saw it (bounded).
+exit_code() {
+	wait_until 20 grep -q "^Child $1 died with code " "$T/relay.log" || { echo none; return 1; }
+	sed -n "s/^Child $1 died with code \([0-9]*\).*/\1/p" "$T/relay.log" | head -n 1
+}
+
+# alive PID: the process exists and has not exited (a zombie has).
+alive() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st%% *}" != Z ]
+}
+
+# now_ms: the wall clock in milliseconds, for figures (never for waits).
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# wait_gone PID MS: waits up to MS milliseconds, polling every 10 ms, until
+# PID has exited; GONE_MS is how long it took. Fails if it is still there.
+wait_gone() {
+	local pid=$1 max=$2 start i
+	start=$(now_ms)
+	for ((i = 0; i < max / 10 + 1; i++)); do
+		alive "$pid" || { GONE_MS=$(($(now_ms) - start)); return 0; }
+		(($(now_ms) - start > max)) && break
+		sleep 0.01
+	done
+	GONE_MS=$(($(now_ms) - start))
+	alive "$pid" || return 0
+	return 1
+}
+
+# in_syscall PID NAME...: PID is blocked in one of the system calls NAME
+# (write, writev, sendmsg, sendto), per /proc/PID/syscall.
+in_syscall() {
+	local pid=$1 nr name
+	nr=$(cut -d ' ' -f 1 "/proc/$pid/syscall" 2>/dev/null) || return 1
+	shift
+	for name in "$@"; do
+		case $(uname -m):$name in
+		x86_64:write) [ "$nr" = 1 ] && return 0 ;;
+		x86_64:writev) [ "$nr" = 20 ] && return 0 ;;
+		x86_64:sendto) [ "$nr" = 44 ] && return 0 ;;
+		x86_64:sendmsg) [ "$nr" = 46 ] && return 0 ;;
+		aarch64:write) [ "$nr" = 64 ] && return 0 ;;
+		aarch64:writev) [ "$nr" = 66 ] && return 0 ;;
+		aarch64:sendto) [ "$nr" = 206 ] && return 0 ;;
+		aarch64:sendmsg) [ "$nr" = 211 ] && return 0 ;;
+		esac
 	done
 	return 1
 }

@@ -192,7 +192,8 @@ def connect(args):
     """To [::1]:PORT (or --host), from --source if given."""
     s = socket.create_connection(
         (args.host or "::1", args.port), timeout=TIMEOUT,
-        source_address=(args.source, 0) if args.source else None)
+        source_address=(args.source, args.source_port) if args.source
+        else None)
     s.settimeout(TIMEOUT)
     return s
 
@@ -371,6 +372,8 @@ def main():
     p.add_argument("--host", help="serve: listen address; client: connect "
                    "address")
     p.add_argument("--source", help="client: bind this source address")
+    p.add_argument("--source-port", type=int, default=0,
+                   help="client: and this port (default: any)")
     args = p.parse_args()
     if args.role == "serve":
         serve(args)

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Goal of this test: a logger that stopped reading never holds a connection
+# hostage (issue 10, item 4). Two such loggers: v6fwd's stderr a FIFO that
+# is full and never read, and a journald whose socket queue is full
+# (net.unix.max_dgram_qlen datagrams, never read). With each: (1) a client
+# whose target refuses gets its RST at once, well before the instance gives
+# up its log write, and the instance then exits within its 1 s log budget;
+# (2) after a clean relay the instance exits within about 1 s; (3) SIGTERM
+# during a blocked log write ends the instance at once.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+in_private_net "$@"
+
+FIFO=$T/stderr.fifo
+full_fifo "$FIFO" || exit 1
+journald --stall || exit 1
+echo "journald stand-in holds $JOURNAL_QUEUED datagrams" \
+	"(net.unix.max_dgram_qlen $(cat /proc/sys/net/unix/max_dgram_qlen)); the FIFO" \
+	"$(awk '{ print $2 }' "$T/fifo.out") bytes"
+
+# start_fifo PORT [v6fwd arguments]: v6fwd with its own stderr, the FIFO
+# (exec keeps LISTEN_PID right).
+# shellcheck disable=SC2317,SC2016 # called as start_$logger; $1 is bash's
+start_fifo() {
+	activate "[::1]:$1" -- bash -c 'exec 2>"$1"; shift; exec "$@"' bash \
+		"$FIFO" "$V6FWD" "${@:2}"
+}
+# start_journal PORT [v6fwd arguments]: v6fwd logging to the journal.
+# shellcheck disable=SC2317 # called as start_$logger
+start_journal() {
+	: >"$T/relay.log"
+	activate "[::1]:$1" -E "JOURNAL_STREAM=$(journal_stream "$T/relay.log")" \
+		-- "$V6FWD" "${@:2}"
+}
+
+# blocked PID: waits (5 s at most) until PID is blocked writing a log
+# message: write(2) to the FIFO, sendmsg(2) to the journal.
+blocked() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		in_syscall "$1" write writev sendmsg sendto && return 0
+		alive "$1" || return 1
+		sleep 0.01
+	done
+	return 1
+}
+
+# client_bg NAME MODE [options]: a client in the background; $T/NAME.end
+# gets its exit status and when it ended (ms), $T/NAME.out its findings.
+client_bg() {
+	local name=$1
+	shift
+	rm -f "$T/$name.end"
+	(
+		timeout 4 "${PEER_ARGV[@]}" client "$1" "$RELAY_PORT" "${@:2}" >"$T/$name.out" 2>&1
+		echo "$? $(now_ms)" >"$T/$name.end"
+	) &
+	PIDS+=("$!")
+}
+
+backend echo || exit 1
+for logger in fifo journal; do
+	# (1) The target refuses.
+	port=$(free_port) || exit 1
+	"start_$logger" "$port" || exit 1
+	t0=$(now_ms)
+	client_bg refused expect-end --expect rst
+	pid=$(instance) || { fail "$logger: instance started" "none"; continue; }
+	check "$logger: the instance blocks in its log write" blocked "$pid"
+	wait_gone "$pid" 3000
+	st=$?
+	gone=$(($(now_ms) - t0))
+	wait_until 50 test -s "$T/refused.end"
+	read -r rc end <"$T/refused.end"
+	rst=$((end - t0))
+	echo "$logger, refused target: client reset after $rst ms, instance gone after $gone ms"
+	check "$logger: refused target: client gets a RST ($(cat "$T/refused.out"))" test "$rc" -eq 0
+	check "$logger: refused target: the RST comes first, at once (${rst} ms; instance gone after ${gone} ms)" \
+		test "$rc" -eq 0 -a $((gone - rst)) -ge 500
+	check "$logger: refused target: the instance gives up logging within its budget (gone $((gone - rst)) ms after the RST)" \
+		test "$st" -eq 0 -a $((gone - rst)) -le 2500
+	check "$logger: refused target: exit status 5" test "$(exit_code "$pid")" = 5
+	stop_relay
+
+	# (2) A clean relay: the record is the only message, and it blocks.
+	"start_$logger" "$BACKEND_PORT" || exit 1
+	client_bg clean echo --arg 1000
+	pid=$(instance) || { fail "$logger: instance started" "none"; continue; }
+	wait_until 50 test -s "$T/clean.end"
+	read -r rc end <"$T/clean.end"
+	check "$logger: clean relay: bytes flow ($(cat "$T/clean.out"))" test "$rc" -eq 0
+	wait_gone "$pid" 3000
+	st=$?
+	after=$(($(now_ms) - end))
+	echo "$logger, clean relay: instance gone ${after} ms after the client's end"
+	check "$logger: clean relay: the instance exits within about 1 s (${after} ms)" \
+		test "$st" -eq 0 -a "$after" -le 2500
+	check "$logger: clean relay: exit status 0" test "$(exit_code "$pid")" = 0
+
+	# (3) SIGTERM while the record's write is blocked.
+	client_bg term echo --arg 1000
+	pid=$(instance 2) || { fail "$logger: instance started" "none"; continue; }
+	if ! blocked "$pid"; then
+		fail "$logger: SIGTERM: instance blocked in its log write" "it was not"
+		stop_relay
+		continue
+	fi
+	kill -TERM "$pid"
+	wait_gone "$pid" 3000
+	st=$?
+	echo "$logger, blocked log write: gone ${GONE_MS} ms after SIGTERM"
+	check "$logger: SIGTERM during a blocked log write ends it at once (${GONE_MS} ms)" \
+		test "$st" -eq 0 -a "$GONE_MS" -le 500
+	stop_relay
+done
+finish
