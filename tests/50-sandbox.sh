@@ -29,13 +29,18 @@ fi
 backend echo || exit 1
 port=$BACKEND_PORT
 
-# probe_run NAME MISSING: one connection through v6fwd with the shim.
+# probe_run NAME MISSING [served]: one connection through v6fwd with the
+# shim; served: through a v6fwd server, whose own probes run too.
 probe_run() {
-	local name=$1 missing=$2 apid
+	local name=$1 missing=$2 apid accept=(--accept) server=()
 	: >"$T/probe.$name"
 	: >"$T/log.$name"
 	rm -f "$T/created"
-	systemd-socket-activate --accept -l "[::1]:$port" \
+	if [ "${3:-}" = served ]; then
+		accept=()
+		server=(-E PROBE_SERVER=1)
+	fi
+	systemd-socket-activate "${accept[@]}" -l "[::1]:$port" "${server[@]}" \
 		-E LD_PRELOAD="$T/probe.so" -E PROBE_OUT="$T/probe.$name" \
 		-E PROBE_PORT="$port" -E PROBE_DIR="$T" \
 		-E PROBE_MISSING="$missing" \
@@ -49,7 +54,11 @@ probe_run() {
 	# The control's exec ends the instance; give its shell time to report.
 	[ "$missing" = "seccomp,landlock" ] &&
 		wait_until 50 grep -q '^exec ' "$T/probe.$name"
-	wait_until 50 sh -c "! pgrep -P $apid >/dev/null"
+	if [ "${3:-}" = served ]; then
+		wait_until 50 sh -c "! pgrep -x v6fwd-conn -P $apid >/dev/null"
+	else
+		wait_until 50 sh -c "! pgrep -P $apid >/dev/null"
+	fi
 	kill "$apid"
 	wait "$apid" 2>/dev/null
 	return 0
@@ -131,7 +140,33 @@ check "control: both missing layers in one line" test "$(grep -c \
 	'Confinement degraded: no seccomp filter (Invalid argument) and no Landlock' \
 	"$T/log.control")" -eq 1
 
-# 5. Without the shim, what the kernel reports for a relaying instance, as
+# 5. The served mode. The server is confined from the start: it may read,
+# make TCP sockets and fork, and nothing else of the list; each
+# connection's process is confined as an instance is.
+probe_run served "" served
+check "served: bytes still flow" grep -q "echoed 100 of 100" "$T/client.served"
+for p in server-read server-socket-inet server-fork; do
+	check "served: the server may still $p" grep -qx "$p ok" "$T/probe.served"
+done
+for p in server-create server-write; do
+	expect served "$p" EPERM EACCES
+done
+for p in server-socket-packet server-socket-netlink server-ptrace \
+    server-setuid server-unshare-user server-mount server-exec; do
+	expect served "$p" EPERM
+done
+check "served: no file created" test ! -e "$T/created"
+for p in open create socket bind connect signal setuid unshare-user exec; do
+	expect served "$p" EPERM
+done
+# The control: without either layer the server's probes get through.
+probe_run served-control seccomp,landlock served
+check "served-control: the server creates a file unconfined" \
+	grep -qx "server-create ok" "$T/probe.served-control"
+check "served-control: the server execs unconfined" \
+	wait_until 50 grep -qx "server-exec ok" "$T/probe.served-control"
+
+# 6. Without the shim, what the kernel reports for a relaying instance, as
 # root (by hand) and as an unprivileged user (as under the unit).
 # status_while_relaying NAME [setpriv arguments]
 status_while_relaying() {

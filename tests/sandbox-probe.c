@@ -7,6 +7,9 @@
  * The probes run at the first splice(2), the relay's first system call,
  * which comes after v6fwd has confined itself. Each line is "NAME RESULT",
  * RESULT being "ok" or the errno name (EPERM: seccomp; EACCES: Landlock).
+ * With PROBE_SERVER set, a served mode's server is probed too, at its first
+ * accept4(), which comes after it has confined itself: its lines begin
+ * "server-".
  *
  * PROBE_MISSING plays an older kernel, to show each layer holding on its
  * own and v6fwd degrading: with "seccomp" in it, seccomp(2) fails with
@@ -27,13 +30,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static ssize_t	(*real_splice)(int, loff_t *, int, loff_t *, size_t,
 		    unsigned);
 static long	(*real_syscall)(long, ...);
+static int	(*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 static int	out = -1;
 static int	presock = -1;	/* made before confinement, for connect/bind */
 static int	probed;
@@ -46,6 +53,8 @@ probe_init(void)
 	real_splice = (ssize_t (*)(int, loff_t *, int, loff_t *, size_t,
 	    unsigned))dlsym(RTLD_NEXT, "splice");
 	real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	real_accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))
+	    dlsym(RTLD_NEXT, "accept4");
 	if (path)
 		out = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0644);
@@ -106,6 +115,56 @@ probe(int sock)
 	report("done", 0);
 	/* Last: should it work, it says so and the relay is gone. */
 	report("exec", execv("/bin/sh", argv));
+}
+
+/*
+ * What the server may still do (read, make a TCP socket, fork: it serves
+ * with them) and what it may not; exec last, as above.
+ */
+static void
+probe_server(void)
+{
+	const char *dir = getenv("PROBE_DIR");
+	char path[512];
+	char *const argv[] = { "sh", "-c", "echo server-exec ok >>\"$PROBE_OUT\"",
+	    NULL };
+	pid_t pid;
+
+	report("server-read", open("/etc/hostname", O_RDONLY | O_CLOEXEC));
+	snprintf(path, sizeof(path), "%s/created", dir ? dir : "/tmp");
+	report("server-create", open(path, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600));
+	report("server-write", open("/etc/hostname", O_WRONLY | O_CLOEXEC));
+	report("server-socket-inet", socket(AF_INET, SOCK_STREAM |
+	    SOCK_CLOEXEC, 0));
+	report("server-socket-packet", socket(AF_PACKET, SOCK_RAW |
+	    SOCK_CLOEXEC, 0));
+	report("server-socket-netlink", socket(AF_NETLINK, SOCK_RAW |
+	    SOCK_CLOEXEC, 0));
+	report("server-ptrace", (int)ptrace(PTRACE_ATTACH, getppid(), 0, 0));
+	report("server-setuid", setuid(0));
+	report("server-unshare-user", unshare(CLONE_NEWUSER));
+	report("server-mount", mount("none", "/tmp", "tmpfs", 0, NULL));
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	report("server-fork", pid);
+	if (pid > 0)
+		(void)waitpid(pid, NULL, 0);
+	report("server-done", 0);
+	report("server-exec", execv("/bin/sh", argv));
+}
+
+int
+accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	static int server_probed;
+
+	if (getenv("PROBE_SERVER") && !server_probed) {
+		server_probed = 1;
+		probe_server();
+	}
+	return real_accept4(fd, addr, len, flags);
 }
 
 ssize_t
