@@ -99,6 +99,7 @@ tune_client(const struct connection *c, const struct settings *s)
 	int r;
 
 	sock_nodelay(c->fd);
+	sock_urgent_inline(c->fd);
 	if (s->keepalive && (r = sock_set_keepalive(c->fd, s->keepalive)) < 0)
 		(void)log_warning_errno(r, "Failed to set keepalive on the "
 		    "client's connection: %m, ignoring");

@@ -30,6 +30,8 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
+/* Records carry our fields, not the C source line they were sent from. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "clock.h"
@@ -228,6 +230,11 @@ wait_begin(sigset_t *saved, uint64_t *start)
 		return false;
 	it.it_value.tv_sec = (time_t)(ctx.wait_left / USEC_PER_SEC);
 	it.it_value.tv_usec = (suseconds_t)(ctx.wait_left % USEC_PER_SEC);
+	/*
+	 * Again every 10 ms after that: should the first alarm come before
+	 * the write begins to wait, a later one still interrupts it.
+	 */
+	it.it_interval.tv_usec = 10 * 1000;
 	(void)setitimer(ITIMER_REAL, &it, NULL);
 	(void)sigprocmask(SIG_SETMASK, &ctx.waitmask, saved);
 	*start = clock_usec();
@@ -359,14 +366,17 @@ void
 log_connection(const struct log_record *rec)
 {
 	struct fields f = { .n = 0, .len = 0 };
-	char msg[MESSAGE_MAX], lost[64] = "", from[32] = "", took[32];
+	char msg[MESSAGE_MAX], lost[64] = "", from[48] = "", took[32];
 
 	if (rec->undelivered > 0)
 		snprintf(lost, sizeof(lost), ", %" PRIu64 " bytes undelivered",
 		    rec->undelivered);
-	if (ctx.source[0])
+	/* The port is known once connect() has picked it. */
+	if (ctx.source[0] && ctx.source_port)
 		snprintf(from, sizeof(from), " from %s:%u", ctx.source,
 		    ctx.source_port);
+	else if (ctx.source[0])
+		snprintf(from, sizeof(from), " from %s", ctx.source);
 	format_duration(rec->duration, took, sizeof(took));
 	snprintf(msg, sizeof(msg), "%s -> [%s]:%u%s%s%s: %s; %" PRIu64
 	    " bytes from client, %" PRIu64 " bytes from target%s, %s%s%s",

@@ -6,6 +6,7 @@
  * a process of its own (server.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -175,15 +176,39 @@ parse_argv(int argc, char *argv[], struct args *a)
 		    "the file is not read", a->conn.config);
 }
 
-/* inetd-style: the client socket is also stdout and stderr. */
 static bool
-stderr_is_client(const struct connection *c)
+same_file(int a, int b)
 {
-	struct stat a, b;
+	struct stat sa, sb;
 
-	return c->inetd && fstat(STDERR_FILENO, &a) == 0 &&
-	    fstat(c->fd, &b) == 0 && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * inetd-style, the client socket is also stdout and stderr. Those go to
+ * /dev/null, so that no message can reach the client and so that closing
+ * fd 0 with a RST closes the connection: with copies open, the RST would
+ * wait for the process to exit. Returns whether stderr was the client.
+ */
+static bool
+detach_stdio(const struct connection *c)
+{
+	bool was = false;
+	int fd, null;
+
+	if (!c->inetd)
+		return false;
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	for (fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
+		if (same_file(fd, c->fd)) {
+			was |= fd == STDERR_FILENO;
+			if (null < 0 || dup2(null, fd) < 0)
+				(void)close(fd);
+		}
+	if (null >= 0)
+		(void)close(null);
+	return was;
 }
 
 /*
@@ -198,7 +223,7 @@ take_socket(struct connection *c, const sigset_t *waitmask, bool quiet)
 	int r;
 
 	r = activation_take(c, why, sizeof(why));
-	if (c->fd >= 0 && stderr_is_client(c))
+	if (c->fd >= 0 && detach_stdio(c))
 		log_open(true, waitmask);
 	if (r < 0)
 		return quiet ? r : log_error_errno(r, "Failed to take the "

@@ -234,7 +234,8 @@ half_full(struct relay *r, struct half *h)
  * spins at the mark and takes the FIN behind it for the end of a stream
  * it cut short. Only recv() goes past the mark, so the one byte there is
  * read in user space and written into the pipe in its place; splice()
- * then goes on. It is read inline: half_open() set SO_OOBINLINE, which
+ * then goes on. It is read inline: both sockets have SO_OOBINLINE (see
+ * sock_urgent_inline(), set before any byte can arrive), which
  * recv() heeds at the time of reading (and the kernel when a second mark
  * arrives before the first byte was read: without it, that byte would be
  * dropped). The byte is peeked, and consumed only once the pipe took it,
@@ -444,20 +445,11 @@ relay_poll_result(struct relay *r, const struct pollfd pfd[2])
 }
 
 static int
-half_open(struct relay *r, struct half *h, int from, int pipe_size)
+half_open(struct half *h, int from, int pipe_size)
 {
-	int one = 1;
-
 	memset(h, 0, sizeof(*h));
 	h->from = from;
 	h->to = !from;
-	/*
-	 * Urgent data inline: the byte at the mark is then read as part of
-	 * the stream (half_urgent()), and a second mark arriving before the
-	 * first was read does not make the kernel drop the first byte.
-	 */
-	(void)setsockopt(r->fd[from], SOL_SOCKET, SO_OOBINLINE, &one,
-	    sizeof(one));
 	if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		h->pipe[0] = h->pipe[1] = -1;
 		return -errno;
@@ -617,7 +609,8 @@ relay_count(const struct relay *r, enum relay_end end,
  * ownership of both fds and closes them, with a RST where the connection
  * did not end cleanly: after a FIN or a reset passed on, only once the
  * peers have acknowledged what was written to them, or nothing moved for
- * the idle timeout (RELAY_DRAIN_STALL without one).
+ * the idle timeout (RELAY_DRAIN_STALL without one). Both sockets must be
+ * non-blocking and have urgent data inline (sock_urgent_inline()).
  */
 int
 relay_run(int client_fd, int target_fd, const struct relay_opts *o,
@@ -640,9 +633,9 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 	res->end = RELAY_ERROR;
 	r.half[1].pipe[0] = r.half[1].pipe[1] = -1;
 
-	if ((n = half_open(&r, &r.half[SIDE_CLIENT], SIDE_CLIENT,
+	if ((n = half_open(&r.half[SIDE_CLIENT], SIDE_CLIENT,
 	    o->pipe_size)) < 0 ||
-	    (n = half_open(&r, &r.half[SIDE_TARGET], SIDE_TARGET,
+	    (n = half_open(&r.half[SIDE_TARGET], SIDE_TARGET,
 	    o->pipe_size)) < 0) {
 		res->error = -n;
 		goto out;

@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,12 +38,16 @@ struct answer {
 };
 
 static void
-child(int fd, const char *host)
+child(int fd, const char *host, pid_t parent)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct answer a;
 	ssize_t n;
 
+	/* Should we be killed, no resolver is left running for nobody. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
 	memset(&a, 0, sizeof(a));
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_INET;
@@ -105,7 +110,7 @@ resolve_host(const char *host, unsigned port, union sockaddr_any *out,
 	struct answer a;
 	int fds[2], r, status;
 	unsigned i;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	memset(err, 0, sizeof(*err));
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -119,7 +124,7 @@ resolve_host(const char *host, unsigned port, union sockaddr_any *out,
 	}
 	if (pid == 0) {
 		(void)close(fds[0]);
-		child(fds[1], host);
+		child(fds[1], host, parent);
 	}
 	(void)close(fds[1]);
 	r = await(fds[0], &a, timeout, waitmask);

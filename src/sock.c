@@ -24,6 +24,21 @@ sock_nodelay(int fd)
 }
 
 /*
+ * Urgent data inline, from before any byte can arrive: the byte at the
+ * mark is then read as part of the stream (relay.c), and a second mark
+ * arriving before the first was read does not make the kernel drop the
+ * first byte. The relay cannot do without it; setsockopt() on a TCP
+ * socket of ours does not fail.
+ */
+void
+sock_urgent_inline(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+}
+
+/*
  * Copies keepalive from the socket 'from' (the client leg, set up by the
  * socket unit's KeepAlive= settings) to 'to', so that both legs detect a
  * vanished peer alike. Values the kernel accepted on one socket it accepts

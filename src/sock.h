@@ -8,6 +8,7 @@
 #define SOCK_KEEPALIVE_MAX_SEC	32767
 
 void	sock_nodelay(int);
+void	sock_urgent_inline(int);
 void	sock_copy_keepalive(int, int);
 int	sock_set_keepalive(int, uint64_t);
 void	sock_reset(int);

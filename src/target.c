@@ -163,6 +163,7 @@ target_connect(const union sockaddr_any *addr,
 	if (fd < 0)
 		return -errno;
 	sock_nodelay(fd);
+	sock_urgent_inline(fd);
 	sock_copy_keepalive(client_fd, fd);
 	if (source) {
 		int one = 1;

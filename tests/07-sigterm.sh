@@ -12,7 +12,7 @@ cpid=$!
 PIDS+=("$cpid")
 wait_until 50 instances || { fail "instance started" "none"; finish; }
 # Relaying: the backend holds the relay's connection (slow under valgrind).
-wait_until 100 sh -c "ss -Htn state established '( sport = :$BACKEND_PORT )' | grep -q ." ||
+wait_until 100 sh -c "ss -Htn state established dst 127.0.0.1:$BACKEND_PORT | grep -q ." ||
 	{ fail "instance connected to the backend" "no connection"; finish; }
 kill -TERM "$(instances)"
 check "instance gone within 1 s" no_instances 10

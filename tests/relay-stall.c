@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "sock.h"
 #include "clock.h"
 #include "macro.h"
 
@@ -103,6 +104,7 @@ tcp_pair(int *peer, int *relay, int peer_rcvbuf, int relay_sndbuf)
 		setsockopt(*relay, SOL_SOCKET, SO_SNDBUF, &relay_sndbuf,
 		    sizeof(relay_sndbuf));
 	setsockopt(*relay, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sock_urgent_inline(*relay);	/* as relay_run() requires */
 	close(l);
 	return 0;
 err:
