@@ -45,9 +45,13 @@
 /* What a process waits for its logger in all, before it drops messages. */
 #define LOG_WAIT_MAX		(1 * USEC_PER_SEC)
 
-/* journald reads a datagram in microseconds; its barrier waits this much. */
-#define BARRIER_WAIT_MAX	(100 * USEC_PER_MSEC)
-#define BARRIER_TICK		(200)	/* microseconds */
+/*
+ * How often the barrier looks whether journald has read it: soon at first
+ * (it usually has), then less and less often, so that a thousand processes
+ * waiting for a journald that is behind do not keep it from catching up.
+ */
+#define BARRIER_TICK_FIRST	(100)	/* microseconds */
+#define BARRIER_TICK_MAX	(10 * USEC_PER_MSEC)
 
 /* A message, and a record with all its fields, fit well within these. */
 #define MESSAGE_MAX		1024
@@ -261,7 +265,8 @@ wait_end(const sigset_t *saved, uint64_t start, int r)
  * datagram. An instance that exits at once is often gone by then, and its
  * record escapes "journalctl -u" (1 in 50 in the system tests). So after
  * the record we send an empty datagram of our own, which journald reads
- * and ignores, and wait, boundedly, until it has taken it off our socket
+ * and ignores, and wait, within the log's budget, until it has taken it off
+ * our socket
  * (SIOCOUTQ counts what it has not read). journald reads one datagram at a
  * time and handles it before the next, in the order they arrived, so by
  * then it has finished with the record that libsystemd's socket sent first.
@@ -273,21 +278,25 @@ journal_barrier(void)
 		.sun_family = AF_UNIX,
 		.sun_path = JOURNAL_SOCKET,
 	};
-	const struct timespec tick = { 0, BARRIER_TICK * 1000 };
+	uint64_t tick = BARRIER_TICK_FIRST, start;
+	struct timespec ts;
 	sigset_t saved;
-	uint64_t start, deadline;
 	int queued, r = 0;
 
 	if (ctx.barrier_fd < 0 || !wait_begin(&saved, &start))
 		return;
-	deadline = start + BARRIER_WAIT_MAX;
 	if (sendto(ctx.barrier_fd, "", 0, MSG_NOSIGNAL,
 	    (const struct sockaddr *)&sa, sizeof(sa)) < 0)
 		r = -errno;
-	while (r == 0 && clock_usec() < deadline &&
-	    ioctl(ctx.barrier_fd, SIOCOUTQ, &queued) == 0 && queued > 0)
-		if (ppoll(NULL, 0, &tick, NULL) < 0)
+	/* SIGALRM ends it with the budget, as any log write. */
+	while (r == 0 && ioctl(ctx.barrier_fd, SIOCOUTQ, &queued) == 0 &&
+	    queued > 0) {
+		ts = clock_timespec(tick);
+		if (ppoll(NULL, 0, &ts, NULL) < 0)
 			r = -errno;
+		if (tick < BARRIER_TICK_MAX)
+			tick *= 2;
+	}
 	wait_end(&saved, start, r);
 }
 
