@@ -59,7 +59,8 @@ probe_run() {
 	else
 		wait_until 50 sh -c "! pgrep -P $apid >/dev/null"
 	fi
-	kill "$apid"
+	# Gone already where the control's server exec'd and exited.
+	kill "$apid" 2>/dev/null
 	wait "$apid" 2>/dev/null
 	return 0
 }
