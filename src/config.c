@@ -4,9 +4,11 @@
  *	LISTEN  TARGET  [NAME=VALUE ...]
  *
  * LISTEN is the local port a client connected to, or [ADDR]:PORT for one
- * local address; TARGET is as on the command line, or "-" for the default;
- * NAME=VALUE are the command line's long options. A rule naming the local
- * address wins over one naming only the port.
+ * local address, each with /udp for datagrams (/tcp, the default, for
+ * connections): a TCP and a UDP rule for one port are two rules. TARGET is
+ * as on the command line, or "-" for the default; NAME=VALUE are the
+ * command line's long options, those of the rule's protocol. A rule naming
+ * the local address wins over one naming only the port.
  *
  * The file is read by every connection, so it is read in one read() and
  * parsed in place with no allocation. Any bad line invalidates the whole
@@ -15,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@
 
 struct rule {
 	unsigned		line;
+	int			proto;	/* IPPROTO_TCP or IPPROTO_UDP */
 	unsigned		port;
 	int			has_addr;
 	union sockaddr_any	addr;	/* when has_addr; port included */
@@ -51,6 +55,8 @@ settings_init(struct settings *s)
 	s->idle_timeout = IDLE_TIMEOUT_DEFAULT;
 	s->max_connections = MAX_CONNECTIONS_DEFAULT;
 	s->max_per_source = MAX_PER_SOURCE_DEFAULT;
+	s->max_flows = MAX_FLOWS_DEFAULT;
+	s->max_flows_per_source = MAX_FLOWS_PER_SOURCE_DEFAULT;
 }
 
 static int
@@ -201,29 +207,80 @@ set_max_per_source(struct settings *s, const char *v, const char **why)
 	return 0;
 }
 
+static int
+set_max_flows(struct settings *s, const char *v, const char **why)
+{
+	if (parse_count(v, &s->max_flows) < 0) {
+		*why = "expected a number of flows from 1 to 65536";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+set_max_flows_per_source(struct settings *s, const char *v, const char **why)
+{
+	if (parse_count(v, &s->max_flows_per_source) < 0) {
+		*why = "expected a number of flows from 1 to 65536";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define FIELD(f)	offsetof(struct settings, f), sizeof(((struct settings *)0)->f)
 
-/* The one vocabulary of the command line and the configuration file. */
+/* Which relays a setting means something to. */
+enum {
+	FOR_TCP		= 1 << 0,
+	FOR_UDP		= 1 << 1,
+	FOR_BOTH	= FOR_TCP | FOR_UDP,
+};
+
+/*
+ * The one vocabulary of the command line and the configuration file. A
+ * setting of one protocol's is refused for the other, with what to use
+ * instead, rather than ignored: an administrator who wrote it expected it
+ * to do something.
+ */
 static const struct {
 	const char	*name;
 	unsigned	 flag;
 	size_t		 offset, size;
 	int		(*parse)(struct settings *, const char *, const char **);
+	unsigned	 protos;
+	const char	*elsewhere;	/* why not for the other protocol */
 } settings_table[] = {
-	{ "target",	     SET_TARGET, FIELD(target), set_target },
+	{ "target",	     SET_TARGET, FIELD(target), set_target, FOR_BOTH,
+	    NULL },
 	{ "connect-timeout", SET_CONNECT_TIMEOUT, FIELD(connect_timeout),
-	    set_connect_timeout },
+	    set_connect_timeout, FOR_BOTH, NULL },
 	{ "idle-timeout",    SET_IDLE_TIMEOUT, FIELD(idle_timeout),
-	    set_idle_timeout },
-	{ "keepalive",	     SET_KEEPALIVE, FIELD(keepalive), set_keepalive },
+	    set_idle_timeout, FOR_BOTH, NULL },
+	{ "keepalive",	     SET_KEEPALIVE, FIELD(keepalive), set_keepalive,
+	    FOR_TCP, "keepalive= is for TCP: a UDP flow ends after its "
+	    "idle-timeout=" },
 	{ "proxy-protocol",  SET_PROXY_PROTOCOL, FIELD(proxy_protocol),
-	    set_proxy_protocol },
-	{ "map-source",	     SET_MAP_SOURCE, FIELD(map_source), set_map_source },
-	{ "map-source-pool", SET_MAP_POOL, FIELD(map_pool), set_map_pool },
+	    set_proxy_protocol, FOR_TCP, "proxy-protocol= is for TCP: v6fwd "
+	    "sends no PROXY header over UDP (few UDP services read one); "
+	    "map-source= tells UDP clients apart" },
+	{ "map-source",	     SET_MAP_SOURCE, FIELD(map_source), set_map_source,
+	    FOR_BOTH, NULL },
+	{ "map-source-pool", SET_MAP_POOL, FIELD(map_pool), set_map_pool,
+	    FOR_BOTH, NULL },
 	{ "max-connections", SET_MAX_CONNECTIONS, FIELD(max_connections),
-	    set_max_connections },
+	    set_max_connections, FOR_TCP, "max-connections= is for TCP: a UDP "
+	    "rule takes max-flows=" },
 	{ "max-connections-per-source", SET_MAX_PER_SOURCE,
-	    FIELD(max_per_source), set_max_per_source },
+	    FIELD(max_per_source), set_max_per_source, FOR_TCP,
+	    "max-connections-per-source= is for TCP: a UDP rule takes "
+	    "max-flows-per-source=" },
+	{ "max-flows",	     SET_MAX_FLOWS, FIELD(max_flows), set_max_flows,
+	    FOR_UDP, "max-flows= is for UDP (LISTEN PORT/udp): a TCP rule takes "
+	    "max-connections=" },
+	{ "max-flows-per-source", SET_MAX_FLOWS_PER_SOURCE,
+	    FIELD(max_flows_per_source), set_max_flows_per_source, FOR_UDP,
+	    "max-flows-per-source= is for UDP (LISTEN PORT/udp): a TCP rule "
+	    "takes max-connections-per-source=" },
 };
 
 int
@@ -247,6 +304,32 @@ settings_set(struct settings *s, const char *name, const char *value,
 	}
 	*why = "unknown setting";
 	return -ENOENT;
+}
+
+/*
+ * Whether the settings given explicitly in s mean something to a relay of
+ * proto (IPPROTO_TCP or IPPROTO_UDP). Returns 0, or -EINVAL with why.
+ */
+int
+settings_check(const struct settings *s, int proto, const char **why)
+{
+	unsigned want = proto == IPPROTO_UDP ? FOR_UDP : FOR_TCP;
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(settings_table); i++)
+		if ((s->set & settings_table[i].flag) &&
+		    !(settings_table[i].protos & want)) {
+			*why = settings_table[i].elsewhere;
+			return -EINVAL;
+		}
+	/* Datagrams have no end of their own: a flow must time out. */
+	if (proto == IPPROTO_UDP && (s->set & SET_IDLE_TIMEOUT) &&
+	    s->idle_timeout < USEC_PER_SEC) {
+		*why = "a UDP flow ends only by its idle timeout: expected a "
+		    "time from 1s to 24h, such as 30s or 2m";
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Copies into dst what src sets explicitly. */
@@ -292,6 +375,10 @@ settings_print(const struct settings *s, FILE *f)
 		fprintf(f, " max-connections=%u", s->max_connections);
 	if (s->set & SET_MAX_PER_SOURCE)
 		fprintf(f, " max-connections-per-source=%u", s->max_per_source);
+	if (s->set & SET_MAX_FLOWS)
+		fprintf(f, " max-flows=%u", s->max_flows);
+	if (s->set & SET_MAX_FLOWS_PER_SOURCE)
+		fprintf(f, " max-flows-per-source=%u", s->max_flows_per_source);
 	if (s->set & SET_MAP_POOL) {
 		struct in_addr a = { .s_addr = htonl(s->map_pool.addr) };
 		char buf[INET_ADDRSTRLEN];
@@ -302,16 +389,31 @@ settings_print(const struct settings *s, FILE *f)
 	}
 }
 
-/* LISTEN: "2000", "[2001:db8::1]:2000" or "192.0.2.1:2000". */
+/*
+ * LISTEN: "2000", "[2001:db8::1]:2000" or "192.0.2.1:2000", each with an
+ * optional "/udp" or "/tcp" (the default).
+ */
 static int
-parse_listen(const char *w, struct rule *rule, const char **why)
+parse_listen(char *w, struct rule *rule, const char **why)
 {
 	struct target t;
+	char *slash = strrchr(w, '/');
 
+	rule->proto = IPPROTO_TCP;
+	if (slash) {
+		if (strcmp(slash, "/udp") == 0)
+			rule->proto = IPPROTO_UDP;
+		else if (strcmp(slash, "/tcp") != 0) {
+			*why = "LISTEN ends in /udp or /tcp, or in the port";
+			return -EINVAL;
+		}
+		*slash = '\0';
+	}
 	if (addr_parse_port(w, &rule->port) == 0)
 		return 0;
 	if (target_parse(w, &t, why) < 0 || t.port == 0) {
-		*why = "LISTEN must be PORT, [IPV6]:PORT or IPV4:PORT";
+		*why = "LISTEN must be PORT, [IPV6]:PORT or IPV4:PORT, each "
+		    "with /udp for UDP";
 		return -EINVAL;
 	}
 	memset(&rule->addr, 0, sizeof(rule->addr));
@@ -372,13 +474,16 @@ parse_line(char *line, unsigned lineno, struct rule *rule, const char **why)
 		if ((r = settings_set(&rule->settings, w[i], eq + 1, why)) < 0)
 			return r;
 	}
+	if ((r = settings_check(&rule->settings, rule->proto, why)) < 0)
+		return r;
 	return 1;
 }
 
 static bool
 same_listen(const struct rule *a, const struct rule *b)
 {
-	if (a->port != b->port || a->has_addr != b->has_addr)
+	if (a->port != b->port || a->has_addr != b->has_addr ||
+	    a->proto != b->proto)
 		return false;
 	if (!a->has_addr)
 		return true;
@@ -392,9 +497,9 @@ same_listen(const struct rule *a, const struct rule *b)
 
 /* 2: the rule names this address and port; 1: this port; 0: neither. */
 static int
-rule_matches(const struct rule *rule, const union sockaddr_any *local)
+rule_matches(const struct rule *rule, int proto, const union sockaddr_any *local)
 {
-	if (rule->port != addr_port(local))
+	if (rule->proto != proto || rule->port != addr_port(local))
 		return 0;
 	if (!rule->has_addr)
 		return 1;
@@ -477,6 +582,7 @@ config_walk(const char *path,
 
 struct lookup {
 	const char		*path;
+	int			 proto;
 	const union sockaddr_any *local;
 	struct settings		*out;
 	int			 best;
@@ -498,7 +604,7 @@ lookup_fn(void *userdata, const struct rule *rule, unsigned line,
 			    why);
 		return;
 	}
-	m = rule_matches(rule, l->local);
+	m = rule_matches(rule, l->proto, l->local);
 	if (m > l->best) {
 		l->best = m;
 		*l->out = rule->settings;
@@ -506,16 +612,18 @@ lookup_fn(void *userdata, const struct rule *rule, unsigned line,
 }
 
 /*
- * Finds the rule for the local address. Returns 1 and fills out when there
- * is one, 0 when there is none or no file (unless required), -EINVAL when the file has errors
- * (why says the first, as file:line), or another -errno if it cannot be read.
+ * Finds the rule of protocol proto (IPPROTO_TCP or IPPROTO_UDP) for the
+ * local address. Returns 1 and fills out when there is one, 0 when there is
+ * none or no file (unless required), -EINVAL when the file has errors (why
+ * says the first, as file:line), or another -errno if it cannot be read.
  */
 int
-config_lookup(const char *path, int required, const union sockaddr_any *local,
-    struct settings *out, char *why, size_t size)
+config_lookup_proto(const char *path, int required, int proto,
+    const union sockaddr_any *local, struct settings *out, char *why,
+    size_t size)
 {
 	struct lookup l = {
-		.path = path, .local = local, .out = out,
+		.path = path, .proto = proto, .local = local, .out = out,
 		.why = why, .whysize = size,
 	};
 	int r;
@@ -532,6 +640,15 @@ config_lookup(const char *path, int required, const union sockaddr_any *local,
 	return l.best > 0;
 }
 
+/* The TCP rule for the local address: as config_lookup_proto(). */
+int
+config_lookup(const char *path, int required, const union sockaddr_any *local,
+    struct settings *out, char *why, size_t size)
+{
+	return config_lookup_proto(path, required, IPPROTO_TCP, local, out, why,
+	    size);
+}
+
 struct check {
 	const char	*path;
 	FILE		*out;
@@ -542,7 +659,7 @@ check_fn(void *userdata, const struct rule *rule, unsigned line,
     const char *why)
 {
 	struct check *c = userdata;
-	char listen[ADDR_STRLEN], target[320];
+	char listen[ADDR_STRLEN + 4], target[320];
 	const struct settings *s;
 
 	if (!rule) {
@@ -554,6 +671,8 @@ check_fn(void *userdata, const struct rule *rule, unsigned line,
 		addr_format(&rule->addr, listen, sizeof(listen));
 	else
 		snprintf(listen, sizeof(listen), "%u", rule->port);
+	if (rule->proto == IPPROTO_UDP)
+		strncat(listen, "/udp", sizeof(listen) - strlen(listen) - 1);
 	if (s->set & SET_TARGET)
 		target_format(&s->target, rule->port, target, sizeof(target));
 	else

@@ -15,6 +15,12 @@
 
 #define CONNECT_TIMEOUT_DEFAULT	(5 * UINT64_C(1000000))
 #define IDLE_TIMEOUT_DEFAULT	0
+/*
+ * A UDP flow's idle timeout once it is a stream (see udp.c), as conntrack's
+ * nf_conntrack_udp_timeout_stream: longer than any keepalive interval
+ * (WireGuard's 25 s, games' few seconds), and a flow must end some time.
+ */
+#define UDP_IDLE_TIMEOUT_DEFAULT	(120 * UINT64_C(1000000))
 
 /* Which fields of a struct settings were given, for layering. */
 enum {
@@ -27,6 +33,8 @@ enum {
 	SET_MAP_POOL		= 1 << 6,
 	SET_MAX_CONNECTIONS	= 1 << 7,
 	SET_MAX_PER_SOURCE	= 1 << 8,
+	SET_MAX_FLOWS		= 1 << 9,
+	SET_MAX_FLOWS_PER_SOURCE = 1 << 10,
 };
 
 struct settings {
@@ -40,6 +48,8 @@ struct settings {
 	struct mapsrc_pool map_pool;	/* where mapped sources go, 0: 127/8 */
 	unsigned	max_connections;	/* served mode: at once */
 	unsigned	max_per_source;		/* served mode: from one source */
+	unsigned	max_flows;		/* UDP: flows at once */
+	unsigned	max_flows_per_source;	/* UDP: from one source */
 };
 
 #define MAP_SOURCE_DEFAULT	64
@@ -47,13 +57,23 @@ struct settings {
 #define MAX_CONNECTIONS_DEFAULT	1024
 #define MAX_PER_SOURCE_DEFAULT	256
 #define MAX_CONNECTIONS_LIMIT	65536
+/*
+ * Each UDP flow holds a socket, and so a file descriptor and a local port:
+ * without map-source every flow takes a port of the ephemeral range
+ * (28232 by default), so the default stays well under it.
+ */
+#define MAX_FLOWS_DEFAULT	16384
+#define MAX_FLOWS_PER_SOURCE_DEFAULT	1024
 
 void	settings_init(struct settings *);
 int	settings_set(struct settings *, const char *, const char *,
 	    const char **);
 void	settings_merge(struct settings *, const struct settings *);
+int	settings_check(const struct settings *, int, const char **);
 int	config_lookup(const char *, int, const union sockaddr_any *,
 	    struct settings *, char *, size_t);
+int	config_lookup_proto(const char *, int, int,
+	    const union sockaddr_any *, struct settings *, char *, size_t);
 int	config_check(const char *, FILE *);
 void	settings_print(const struct settings *, FILE *);
 

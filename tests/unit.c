@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "addr.h"
 #include "clock.h"
@@ -282,6 +283,83 @@ test_config(void)
 }
 
 /*
+ * UDP rules: LISTEN/udp is a rule of its own beside LISTEN (/tcp), each
+ * protocol's lookup finds only its own, and a setting of the other
+ * protocol's is refused with what to use instead.
+ */
+static void
+test_config_udp(void)
+{
+	union sockaddr_any l;
+	struct settings s;
+	char why[512];
+	const char *p;
+	size_t i;
+	int r;
+
+	p = conf("27015/udp 127.0.0.1:27016 idle-timeout=30s max-flows=64\n"
+	    "27015 127.0.0.1:27017\n"
+	    "[2001:db8::dead]:27015/udp - max-flows-per-source=2\n"
+	    "53/tcp 127.0.0.1:5353\n");
+	local6(&l, "::1", 27015);
+	memset(&s, 0, sizeof(s));
+	r = config_lookup_proto(p, 0, IPPROTO_UDP, &l, &s, why, sizeof(why));
+	ok(r == 1 && s.target.port == 27016 && s.max_flows == 64 &&
+	    s.idle_timeout == 30 * USEC_PER_SEC,
+	    "config: the UDP rule for a UDP lookup", why);
+	memset(&s, 0, sizeof(s));
+	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+	ok(r == 1 && s.target.port == 27017 && !(s.set & SET_MAX_FLOWS),
+	    "config: the TCP rule for the same port number", why);
+	local6(&l, "2001:db8::dead", 27015);
+	memset(&s, 0, sizeof(s));
+	r = config_lookup_proto(p, 0, IPPROTO_UDP, &l, &s, why, sizeof(why));
+	ok(r == 1 && !(s.set & SET_TARGET) && s.max_flows_per_source == 2,
+	    "config: a UDP address rule wins over the UDP port rule", why);
+	local6(&l, "::1", 53);
+	r = config_lookup_proto(p, 0, IPPROTO_UDP, &l, &s, why, sizeof(why));
+	ok(r == 0, "config: a /tcp rule is not a UDP rule", why);
+	memset(&s, 0, sizeof(s));
+	r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+	ok(r == 1 && s.target.port == 5353, "config: /tcp is TCP", why);
+
+	static const struct {
+		const char	*text;
+		const char	*error;
+	} bad[] = {
+		{ "53/sctp -\n", ":1: LISTEN ends in /udp or /tcp" },
+		{ "53/ -\n", ":1: LISTEN ends in /udp or /tcp" },
+		{ "/udp -\n", ":1: LISTEN must be" },
+		{ "53/udp/udp -\n", ":1: LISTEN must be" },
+		{ "53/udp - proxy-protocol=v2\n", ":1: proxy-protocol= is for TCP" },
+		{ "53/udp - keepalive=60s\n", ":1: keepalive= is for TCP" },
+		{ "53/udp - max-connections=5\n", ":1: max-connections= is for TCP: a UDP rule takes max-flows=" },
+		{ "53/udp - max-connections-per-source=5\n", ":1: max-connections-per-source= is for TCP" },
+		{ "53 - max-flows=5\n", ":1: max-flows= is for UDP" },
+		{ "53/tcp - max-flows-per-source=5\n", ":1: max-flows-per-source= is for UDP" },
+		{ "53/udp - idle-timeout=0\n", ":1: a UDP flow ends only by its idle timeout" },
+		{ "53/udp - idle-timeout=500ms\n", ":1: a UDP flow ends only by its idle timeout" },
+		{ "53/udp - max-flows=0\n", ":1: expected a number of flows" },
+		{ "53/udp - max-flows=65537\n", ":1: expected a number of flows" },
+		{ "53/udp -\n[::1]:54 -\n53/udp 127.0.0.2\n", ":3: a rule for this LISTEN came earlier" },
+		{ "53/udp -\n53/tcp -\n53 -\n", ":3: a rule for this LISTEN came earlier" },
+	};
+
+	for (i = 0; i < ELEMENTSOF(bad); i++) {
+		char what[160];
+
+		p = conf(bad[i].text);
+		local6(&l, "::1", 9999);
+		why[0] = '\0';
+		r = config_lookup(p, 0, &l, &s, why, sizeof(why));
+		snprintf(what, sizeof(what), "config: bad UDP line reported (%s)",
+		    bad[i].error);
+		ok(r == -EINVAL && strstr(why, bad[i].error), what, why);
+	}
+	unlink(p);
+}
+
+/*
  * PROXY headers against golden bytes. tests/20-proxy-header.sh decodes the
  * same vectors with a decoder of its own and checks they are these here.
  */
@@ -484,6 +562,7 @@ main(void)
 	test_times();
 	test_addr();
 	test_config();
+	test_config_udp();
 	test_mapsrc();
 	test_proxy();
 	return failures > 0;
