@@ -30,7 +30,8 @@ SRCS		= src/main.c src/activation.c src/addr.c src/clock.c \
 		  src/config.c src/connection.c src/log.c src/mapsrc.c \
 		  src/proxy.c src/relay.c src/resolve.c src/sandbox.c \
 		  src/outcome.c src/signals.c src/siphash.c src/sock.c \
-		  src/server.c src/table.c src/target.c
+		  src/server.c src/table.c src/target.c src/udp.c \
+		  src/ratelimit.c src/source.c
 OBJS		= $(SRCS:.c=.o)
 LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 

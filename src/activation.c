@@ -5,8 +5,10 @@
  * LISTEN_PID and LISTEN_FDS; sd_listen_fds(3) reads them, unsets them so
  * that nothing we might start inherits them, and makes the fd close-on-exec.
  * With Accept=no it passes the listening socket the same way, and v6fwd
- * serves it (server.c). inetd, xinetd and s6 hand the connection over as
- * stdin instead, with no variables.
+ * serves it (server.c); a datagram socket (ListenDatagram=, where Accept=
+ * does not apply) it relays (udp.c). inetd, xinetd and s6 hand the
+ * connection over as stdin instead, with no variables (and a datagram
+ * socket, for inetd's "dgram wait").
  *
  * A wrong hand-over is a configuration mistake an administrator must be able
  * to fix from the message alone, so each case says what it found.
@@ -38,9 +40,51 @@ file_kind(mode_t mode)
 	return "not a socket";
 }
 
+/* A UDP socket, IPv6, bound and not connected: the UDP relay's. */
+static int
+check_datagram(int fd, struct connection *c, char *why, size_t size)
+{
+	union sockaddr_any peer;
+	socklen_t len;
+	int v;
+
+	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_DGRAM, -1, 0) <= 0) {
+		snprintf(why, size, "fd %d is a datagram socket but not an IP "
+		    "one (AF_UNIX? v6fwd relays UDP)", fd);
+		return -EAFNOSUPPORT;
+	}
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
+	    v != IPPROTO_UDP) {
+		snprintf(why, size, "fd %d is a datagram socket but not a UDP "
+		    "socket", fd);
+		return -EPROTONOSUPPORT;
+	}
+	len = sizeof(c->local);
+	if (getsockname(fd, &c->local.sa, &len) < 0) {
+		snprintf(why, size, "fd %d has no local address: %s", fd,
+		    strerror(errno));
+		return -ENOTCONN;
+	}
+	if (c->local.sa.sa_family != AF_INET6) {
+		snprintf(why, size, "fd %d is an IPv4 UDP socket: v6fwd relays "
+		    "IPv6 clients; ListenDatagram= takes a port or an [IPv6] "
+		    "address", fd);
+		return -EAFNOSUPPORT;
+	}
+	len = sizeof(peer);
+	if (getpeername(fd, &peer.sa, &len) == 0) {
+		snprintf(why, size, "fd %d is a connected UDP socket: v6fwd "
+		    "takes the listening socket itself, bound to a port", fd);
+		return -EISCONN;
+	}
+	return ACTIVATION_DATAGRAM;
+}
+
 /*
- * Is fd one connected TCP stream, or a listening TCP socket? Returns which
- * (ACTIVATION_*), or -errno having said in why what it is instead.
+ * Is fd one connected TCP stream, a listening TCP socket, or a UDP socket?
+ * Returns which (ACTIVATION_*), or -errno having said in why what it is
+ * instead.
  */
 static int
 check_socket(int fd, struct connection *c, char *why, size_t size)
@@ -58,14 +102,16 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 		    file_kind(st.st_mode));
 		return -ENOTSOCK;
 	}
+	if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0)
+		return check_datagram(fd, c, why, size);
 	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1) <= 0) {
-		snprintf(why, size, "fd %d is not a stream socket (a datagram "
-		    "socket unit? v6fwd relays TCP only)", fd);
+		snprintf(why, size, "fd %d is neither a stream nor a datagram "
+		    "socket (v6fwd relays TCP and UDP)", fd);
 		return -EPROTOTYPE;
 	}
 	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) <= 0) {
 		snprintf(why, size, "fd %d is not an IP socket (AF_UNIX? "
-		    "v6fwd relays TCP only)", fd);
+		    "v6fwd relays TCP and UDP)", fd);
 		return -EAFNOSUPPORT;
 	}
 	len = sizeof(v);
@@ -100,9 +146,10 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 }
 
 /*
- * Takes the connection (or the listening socket) into c, non-blocking and
- * close-on-exec. Returns ACTIVATION_CONNECTION or ACTIVATION_LISTENER; on
- * failure -errno, and a message for the administrator in why.
+ * Takes the connection (or the listening or datagram socket) into c,
+ * non-blocking and close-on-exec. Returns ACTIVATION_CONNECTION,
+ * ACTIVATION_LISTENER or ACTIVATION_DATAGRAM; on failure -errno, and a
+ * message for the administrator in why.
  */
 int
 activation_take(struct connection *c, char *why, size_t size)

@@ -9,7 +9,7 @@
 
 /*
  * One accepted TCP connection: the client on the IPv6 side. For a listening
- * socket, fd and local only.
+ * or a datagram socket, fd and local only.
  */
 struct connection {
 	int			fd;
@@ -22,6 +22,7 @@ struct connection {
 enum activation {
 	ACTIVATION_CONNECTION,	/* Accept=yes, inetd */
 	ACTIVATION_LISTENER,	/* Accept=no: the served mode */
+	ACTIVATION_DATAGRAM,	/* ListenDatagram=: the UDP relay */
 };
 
 int	activation_take(struct connection *, char *, size_t);

@@ -39,6 +39,8 @@
 
 /* journalctl MESSAGE_ID=... lists every connection record. */
 #define MESSAGE_ID_CONNECTION	"3f1c5e0a9b8d4c27a6e1d2b7c4f08e93"
+/* ... and every UDP flow's. */
+#define MESSAGE_ID_FLOW		"ea1327b306034076b8a034f794638a4e"
 
 #define JOURNAL_SOCKET		"/run/systemd/journal/socket"
 
@@ -55,7 +57,7 @@
 
 /* A message, and a record with all its fields, fit well within these. */
 #define MESSAGE_MAX		1024
-#define FIELDS_MAX		28
+#define FIELDS_MAX		32
 #define FIELDS_SIZE		3072
 
 static struct {
@@ -368,6 +370,105 @@ format_duration(uint64_t usec, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 " s",
 		    usec / USEC_PER_SEC, usec % USEC_PER_SEC / USEC_PER_MSEC);
+}
+
+/*
+ * What a long-running process (udp.c) may wait for its logger from now on:
+ * it sets this again every second or so, so that a logger that falls
+ * behind costs it at most that share of its time, in dropped messages
+ * rather than in stalled traffic, and a logger that catches up gets every
+ * message again.
+ */
+void
+log_set_budget(uint64_t usec)
+{
+	ctx.wait_left = usec;
+}
+
+/*
+ * Before a long-running process exits: its last records must reach the
+ * journal while it still exists, to be attributed to its unit (see
+ * journal_barrier()).
+ */
+void
+log_flush(void)
+{
+	if (ctx.journal)
+		journal_barrier();
+}
+
+/*
+ * The record of one UDP flow. Unlike a connection's, no barrier follows
+ * it: the process relaying the flow goes on running, and others' traffic
+ * must not wait for journald; log_flush() ends the process's last ones.
+ */
+void
+log_flow(const struct log_flow *rec)
+{
+	struct fields f = { .n = 0, .len = 0 };
+	char msg[MESSAGE_MAX], client[ADDR_STRLEN], local[ADDR_STRLEN];
+	char host[INET6_ADDRSTRLEN], from[ADDR_STRLEN + 8] = "", took[32];
+	char dropped[96] = "", errors[48] = "";
+
+	addr_format(rec->client, client, sizeof(client));
+	addr_format(rec->local, local, sizeof(local));
+	if (rec->source) {
+		snprintf(from, sizeof(from), " from ");
+		addr_format(rec->source, from + 6, sizeof(from) - 6);
+	}
+	if (rec->dropped_from_client || rec->dropped_from_target)
+		snprintf(dropped, sizeof(dropped), ", dropped %" PRIu64
+		    " from client and %" PRIu64 " from target",
+		    rec->dropped_from_client, rec->dropped_from_target);
+	if (rec->target_errors)
+		snprintf(errors, sizeof(errors), ", %" PRIu64 " ICMP errors",
+		    rec->target_errors);
+	format_duration(rec->duration, took, sizeof(took));
+	snprintf(msg, sizeof(msg), "%s -> %s/udp -> %s%s: %s; %" PRIu64
+	    " datagrams (%" PRIu64 " bytes) from client, %" PRIu64
+	    " (%" PRIu64 " bytes) from target%s%s, %s, id %s", client, local,
+	    rec->target, from, rec->how, rec->datagrams_from_client,
+	    rec->from_client, rec->datagrams_from_target, rec->from_target,
+	    dropped, errors, took, rec->id);
+
+	fields_add(&f, "MESSAGE_ID", "%s", MESSAGE_ID_FLOW);
+	fields_add(&f, "PRIORITY", "%d", rec->priority);
+	fields_add(&f, "SYSLOG_IDENTIFIER", "v6fwd");
+	fields_add(&f, "V6FWD_ID", "%s", rec->id);
+	fields_add(&f, "V6FWD_PROTOCOL", "udp");
+	fields_add(&f, "V6FWD_CLIENT", "%s", addr_host(rec->client, host,
+	    sizeof(host)));
+	fields_add(&f, "V6FWD_CLIENT_PORT", "%u", addr_port(rec->client));
+	fields_add(&f, "V6FWD_LOCAL", "%s", addr_host(rec->local, host,
+	    sizeof(host)));
+	fields_add(&f, "V6FWD_LOCAL_PORT", "%u", addr_port(rec->local));
+	fields_add(&f, "V6FWD_TARGET", "%s", rec->target);
+	if (rec->source) {
+		fields_add(&f, "V6FWD_SOURCE", "%s", addr_host(rec->source, host,
+		    sizeof(host)));
+		fields_add(&f, "V6FWD_SOURCE_PORT", "%u",
+		    addr_port(rec->source));
+	}
+	if (ctx.sandbox[0])
+		fields_add(&f, "V6FWD_SANDBOX", "%s", ctx.sandbox);
+	fields_add(&f, "V6FWD_DATAGRAMS_FROM_CLIENT", "%" PRIu64,
+	    rec->datagrams_from_client);
+	fields_add(&f, "V6FWD_DATAGRAMS_FROM_TARGET", "%" PRIu64,
+	    rec->datagrams_from_target);
+	fields_add(&f, "V6FWD_BYTES_FROM_CLIENT", "%" PRIu64, rec->from_client);
+	fields_add(&f, "V6FWD_BYTES_FROM_TARGET", "%" PRIu64, rec->from_target);
+	fields_add(&f, "V6FWD_DROPPED_FROM_CLIENT", "%" PRIu64,
+	    rec->dropped_from_client);
+	fields_add(&f, "V6FWD_DROPPED_FROM_TARGET", "%" PRIu64,
+	    rec->dropped_from_target);
+	fields_add(&f, "V6FWD_TARGET_ERRORS", "%" PRIu64, rec->target_errors);
+	fields_add(&f, "V6FWD_DURATION_USEC", "%" PRIu64, rec->duration);
+	fields_add(&f, "V6FWD_END", "%s", rec->end);
+	if (rec->error)
+		fields_add(&f, "ERRNO", "%d", rec->error);
+	if (ctx.dropped)
+		fields_add(&f, "V6FWD_LOG_DROPPED", "%u", ctx.dropped);
+	log_write(&f, msg);
 }
 
 /* The one record each connection leaves when it ends. */

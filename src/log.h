@@ -51,4 +51,25 @@ struct log_record {
 
 void	log_connection(const struct log_record *);
 
+/* The one record each UDP flow leaves when it ends (udp.c). */
+struct log_flow {
+	const char	*id;		/* V6FWD_ID */
+	const union sockaddr_any *client, *local;
+	const union sockaddr_any *source;	/* what the target sees, or NULL */
+	const char	*target;
+	const char	*end;		/* V6FWD_END: a word, see v6fwd(8) */
+	const char	*how;		/* how it ended, in words */
+	int		 priority;
+	int		 error;		/* the last error of the flow, or 0 */
+	uint64_t	 datagrams_from_client, datagrams_from_target;
+	uint64_t	 from_client, from_target;	/* bytes delivered */
+	uint64_t	 dropped_from_client, dropped_from_target;
+	uint64_t	 target_errors;	/* ICMP errors from the target's side */
+	uint64_t	 duration;	/* microseconds */
+};
+
+void	log_flow(const struct log_flow *);
+void	log_set_budget(uint64_t);
+void	log_flush(void);
+
 #endif

@@ -3,7 +3,8 @@
  * main() owns the command line, taking the socket that was handed over, and
  * the exit status. Handed a connection, it serves that one (connection.c);
  * handed a listening socket, it serves every connection made to it, each in
- * a process of its own (server.c).
+ * a process of its own (server.c); handed a datagram socket, it relays every
+ * UDP flow on it, in this one process (udp.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "server.h"
 #include "signals.h"
+#include "udp.h"
 
 #ifndef V6FWD_VERSION
 #define V6FWD_VERSION	"unknown"
@@ -43,7 +45,8 @@ usage(FILE *f)
 	    "       v6fwd --check-config [-f file]\n"
 	    "\n"
 	    "Relays one connection handed over by systemd (Accept=yes) or inetd,\n"
-	    "or every connection to a listening socket (Accept=no), to target:\n"
+	    "or every connection to a listening socket (Accept=no), or every UDP\n"
+	    "flow on a datagram socket (ListenDatagram=), to target:\n"
 	    "ADDR[:PORT], HOST[:PORT] or [IPV6][:PORT]; by default 127.0.0.1 on\n"
 	    "the port the client connected to.\n"
 	    "\n"
@@ -60,6 +63,8 @@ usage(FILE *f)
 	    "      --max-connections-per-source=N\n"
 	    "                              served mode: from one /64 or IPv4\n"
 	    "                              address (256)\n"
+	    "      --max-flows=N           UDP: flows at once (16384)\n"
+	    "      --max-flows-per-source=N  UDP: flows from one /64 (1024)\n"
 	    "  -f, --config=FILE           per-port rules (" V6FWD_CONFIG "); not\n"
 	    "                              with a target, which says everything\n"
 	    "      --check-config          check the rules, print them, exit\n"
@@ -83,6 +88,8 @@ parse_argv(int argc, char *argv[], struct args *a)
 		OPT_MAP_SOURCE_POOL,
 		OPT_MAX_CONNECTIONS,
 		OPT_MAX_PER_SOURCE,
+		OPT_MAX_FLOWS,
+		OPT_MAX_FLOWS_PER_SOURCE,
 	};
 	static const struct option options[] = {
 		{ "connect-timeout",	required_argument, NULL, 'c' },
@@ -97,6 +104,9 @@ parse_argv(int argc, char *argv[], struct args *a)
 		    OPT_MAX_CONNECTIONS },
 		{ "max-connections-per-source", required_argument, NULL,
 		    OPT_MAX_PER_SOURCE },
+		{ "max-flows",		required_argument, NULL, OPT_MAX_FLOWS },
+		{ "max-flows-per-source", required_argument, NULL,
+		    OPT_MAX_FLOWS_PER_SOURCE },
 		{ "config",		required_argument, NULL, 'f' },
 		{ "check-config",	no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "help",		no_argument, NULL, 'h' },
@@ -123,6 +133,8 @@ parse_argv(int argc, char *argv[], struct args *a)
 		case OPT_MAP_SOURCE_POOL:
 		case OPT_MAX_CONNECTIONS:
 		case OPT_MAX_PER_SOURCE:
+		case OPT_MAX_FLOWS:
+		case OPT_MAX_FLOWS_PER_SOURCE:
 			name = options[idx].name;
 			break;
 		case OPT_MAP_SOURCE:
@@ -174,6 +186,19 @@ parse_argv(int argc, char *argv[], struct args *a)
 		snprintf(a->error, sizeof(a->error), "-f %s and a target "
 		    "exclude each other: with a target on the command line "
 		    "the file is not read", a->conn.config);
+}
+
+/*
+ * A TCP relay refuses the UDP relay's options, as a UDP rule refuses TCP's
+ * (udp.c checks its own).
+ */
+static void
+check_tcp(struct args *a)
+{
+	const char *why = NULL;
+
+	if (settings_check(&a->conn.cli, IPPROTO_TCP, &why) < 0)
+		snprintf(a->error, sizeof(a->error), "%s", why);
 }
 
 static bool
@@ -261,12 +286,18 @@ main(int argc, char *argv[])
 
 	log_open(false, &waitmask);
 	kind = take_socket(&c, &waitmask, bad);
-	if (kind < 0 || (bad && kind == ACTIVATION_LISTENER)) {
+	if (!bad && kind >= 0 && kind != ACTIVATION_DATAGRAM)
+		check_tcp(&a);
+	bad = a.error[0] != '\0';
+	if (kind < 0 || (bad && kind != ACTIVATION_CONNECTION)) {
 		if (!bad)
 			return EXIT_HANDOVER;
 		/* No connection to refuse: say it where a person reads it. */
 		if (kind == ACTIVATION_LISTENER)
 			log_error("Refusing to serve the listening socket, the "
+			    "command line is invalid: %s", a.error);
+		else if (kind == ACTIVATION_DATAGRAM)
+			log_error("Refusing to relay the datagram socket, the "
 			    "command line is invalid: %s", a.error);
 		else {
 			fprintf(stderr, "v6fwd: %s\n", a.error);
@@ -276,6 +307,8 @@ main(int argc, char *argv[])
 	}
 	if (kind == ACTIVATION_LISTENER)
 		return server_run(&a.conn, c.fd, &c.local, &waitmask);
+	if (kind == ACTIVATION_DATAGRAM)
+		return udp_run(&a.conn, c.fd, &c.local, &waitmask);
 	if (bad) {
 		connection_reset(&c);	/* first: the log may be slow */
 		log_error("Refusing the connection, the command line is "

@@ -44,7 +44,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -151,6 +153,14 @@ struct ll_net_port_attr {
 #define ALLOW_SIZE(sys, i, v)	JEQ(sys, 0, 6), LOAD(ARG_HIGH(i)), \
 	JEQ(0, 0, 3), LOAD(ARG_LOW(i)), JEQ(v, 0, 1), \
 	RET(SECCOMP_RET_ALLOW), RET(DENY)
+/*
+ * socket(family, type, 0) allowed; any other call, or socket() with other
+ * arguments, goes on to the rules after it, with the number back in A.
+ */
+#define ALLOW_SOCKET(sys, family, type) JEQ(sys, 0, 8), \
+	LOAD(ARG_LOW(0)), JEQ(family, 0, 5), \
+	LOAD(ARG_LOW(1)), JEQ(type, 0, 3), \
+	LOAD(ARG_LOW(2)), JEQ(0, 0, 1), RET(SECCOMP_RET_ALLOW), LOAD_NR
 /* Only without PROT_EXEC in argument 2 (mmap, mprotect). */
 #define ALLOW_NOEXEC(sys)	JEQ(sys, 0, 4), LOAD(ARG_LOW(2)), \
 	JSET(PROT_EXEC, 1, 0), RET(SECCOMP_RET_ALLOW), RET(DENY)
@@ -254,6 +264,79 @@ static const struct sock_filter filter[] = {
 	RET(DENY),
 };
 
+/*
+ * The UDP relay's, once its listening socket and epoll instance are open
+ * (udp.c): what it calls for every datagram, the most frequent first, then
+ * what a new flow needs (a UDP socket, bind for a mapped source, connect),
+ * then the log and sd_notify() as above. Not here: open, exec, fork, kill,
+ * ptrace, a TCP or raw or netlink socket, and everything else.
+ */
+static const struct sock_filter udp_filter[] = {
+	NATIVE_ONLY,
+	/* Every datagram. */
+	ALLOW(__NR_recvmmsg),
+	ALLOW(__NR_sendmmsg),
+	ALLOW(__NR_sendto),			/* send() */
+	ALLOW(__NR_epoll_pwait),
+#ifdef __NR_epoll_wait
+	ALLOW(__NR_epoll_wait),
+#endif
+	ALLOW(__NR_clock_gettime),		/* if the vDSO falls back */
+	ALLOW(__NR_gettimeofday),
+	ALLOW(__NR_recvmsg),			/* ICMP errors: MSG_ERRQUEUE */
+	/* A new flow, and its end. */
+	ALLOW_SOCKET(__NR_socket, AF_INET,
+	    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+	ALLOW_SOCKET(__NR_socket, AF_INET6,
+	    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+	ALLOW(__NR_setsockopt),			/* IP_RECVERR */
+	ALLOW(__NR_bind),			/* map-source */
+	ALLOW(__NR_connect),
+	ALLOW(__NR_getsockname),		/* the source the target sees */
+	ALLOW_ARG2(__NR_epoll_ctl, 1, EPOLL_CTL_ADD, EPOLL_CTL_DEL),
+	ALLOW(__NR_close),
+	ALLOW(__NR_rt_sigreturn),		/* SIGTERM's handler */
+	ALLOW(__NR_restart_syscall),
+	/* The log (log.c, libsystemd) and sd_notify(). */
+	ALLOW(__NR_sendmsg),
+	ALLOW(__NR_write),
+	ALLOW(__NR_writev),
+	ALLOW(__NR_getsockopt),			/* libsystemd's SO_SNDBUF */
+	ALLOW_ARG(__NR_ioctl, 1, SIOCOUTQ),
+	ALLOW(__NR_setitimer),
+	ALLOW(__NR_rt_sigprocmask),
+	ALLOW_SOCKET(__NR_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC),
+	ALLOW(__NR_memfd_create),
+	ALLOW_ARG(__NR_fcntl, 1, F_ADD_SEALS),
+#ifdef SANDBOX_ASAN
+	ALLOW(__NR_prctl),
+#else
+	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME),
+#endif
+	ALLOW(__NR_brk),
+	ALLOW_NOEXEC(__NR_mmap),
+	ALLOW(__NR_munmap),
+	ALLOW(__NR_exit_group),
+	ALLOW(__NR_exit),
+#ifdef SANDBOX_ASAN
+	ALLOW_NOEXEC(__NR_mprotect),
+	ALLOW(__NR_madvise),
+	ALLOW(__NR_mremap),
+	ALLOW(__NR_sigaltstack),
+	ALLOW(__NR_rt_sigaction),
+	ALLOW(__NR_getpid),
+	ALLOW(__NR_gettid),
+	ALLOW(__NR_tgkill),
+	ALLOW(__NR_futex),
+	ALLOW(__NR_sched_yield),
+	ALLOW(__NR_getrlimit),
+	ALLOW(__NR_prlimit64),
+	ALLOW(__NR_fstat),
+	ALLOW(__NR_newfstatat),
+#endif
+	RET(DENY),
+};
+
 #define WRITE_FLAGS	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 
 /*
@@ -333,14 +416,23 @@ static const struct sock_filter server_filter[] = {
 };
 #endif
 
+/* Which process is confined: the filters and rules differ. */
+enum kind {
+	KIND_CONNECTION,	/* one connection's, or a per-connection instance */
+	KIND_SERVER,		/* the served mode's server, from the start */
+	KIND_UDP,		/* the UDP relay, once set up */
+};
+
 static int
-seccomp_apply(bool server)
+seccomp_apply(enum kind kind)
 {
 #ifdef SECCOMP_ARCH
 	struct sock_fprog prog = {
-		.len = (unsigned short)(server ? ELEMENTSOF(server_filter) :
-		    ELEMENTSOF(filter)),
-		.filter = (struct sock_filter *)(server ? server_filter : filter),
+		.len = (unsigned short)(kind == KIND_SERVER ?
+		    ELEMENTSOF(server_filter) : kind == KIND_UDP ?
+		    ELEMENTSOF(udp_filter) : ELEMENTSOF(filter)),
+		.filter = (struct sock_filter *)(kind == KIND_SERVER ?
+		    server_filter : kind == KIND_UDP ? udp_filter : filter),
 	};
 
 	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
@@ -348,6 +440,7 @@ seccomp_apply(bool server)
 		return 0;
 	return -errno;
 #else
+	(void)kind;
 	return -EAFNOSUPPORT;
 #endif
 }
@@ -356,11 +449,16 @@ seccomp_apply(bool server)
  * A connection's process handles every right this kernel knows and grants
  * none. A server reads (its configuration, and the resolver's files and
  * modules, for the connections it forks), and binds TCP only to port 0 (a
- * mapped source, see mapsrc.c): nothing else.
+ * mapped source, see mapsrc.c): nothing else. The UDP relay grants none
+ * either: Landlock has no rights for UDP, which seccomp bounds instead. It
+ * leaves abstract Unix sockets unscoped when the service manager's
+ * notification socket is one (as in some containers), for its STATUS=.
  */
 static int
-landlock_apply(bool server, int *abi_ret)
+landlock_apply(enum kind kind, int *abi_ret)
 {
+	bool server = kind == KIND_SERVER;
+	const char *notify = getenv("NOTIFY_SOCKET");
 	struct ll_ruleset_attr attr;
 	struct ll_net_port_attr port0 = { LL_NET_BIND_TCP, 0 };
 	size_t size;
@@ -388,6 +486,8 @@ landlock_apply(bool server, int *abi_ret)
 		attr.handled_access_fs |= LL_FS_IOCTL_DEV;
 	if (abi >= 6)
 		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+	if (kind == KIND_UDP && notify && notify[0] == '@')
+		attr.scoped &= ~LL_SCOPE_ABSTRACT_UNIX;
 	if (server)
 		attr.handled_access_fs &= ~LL_FS_READ;
 	/* Pass only the fields this kernel knows. */
@@ -443,7 +543,7 @@ sandbox_landlock_why(int err)
  * caller to log.
  */
 static void
-confine(bool server, struct sandbox *st)
+confine(enum kind kind, struct sandbox *st)
 {
 	int r;
 
@@ -453,9 +553,9 @@ confine(bool server, struct sandbox *st)
 		st->landlock_err = st->seccomp_err = errno;
 		return;
 	}
-	if ((r = landlock_apply(server, &st->abi)) < 0)
+	if ((r = landlock_apply(kind, &st->abi)) < 0)
 		st->landlock_err = -r;
-	if ((r = seccomp_apply(server)) < 0)
+	if ((r = seccomp_apply(kind)) < 0)
 		st->seccomp_err = -r;
 }
 
@@ -465,7 +565,7 @@ sandbox_apply(struct sandbox *st)
 #ifdef SANDBOX_ASAN
 	__lsan_do_leak_check();
 #endif
-	confine(false, st);
+	confine(KIND_CONNECTION, st);
 }
 
 /*
@@ -475,5 +575,20 @@ sandbox_apply(struct sandbox *st)
 void
 sandbox_apply_server(struct sandbox *st)
 {
-	confine(true, st);
+	confine(KIND_SERVER, st);
+}
+
+/*
+ * Confines the UDP relay once its sockets are open and it has read all it
+ * will ever read (udp.c): from then on it makes UDP sockets, binds and
+ * connects them, moves datagrams and logs, and nothing else. A sanitized
+ * build runs its leak check here, as sandbox_apply() does.
+ */
+void
+sandbox_apply_udp(struct sandbox *st)
+{
+#ifdef SANDBOX_ASAN
+	__lsan_do_leak_check();
+#endif
+	confine(KIND_UDP, st);
 }
