@@ -1,0 +1,119 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are for the tests that source it
+# The UDP tests' harness, beside tests/lib.sh (sourced first): UDP
+# backends and clients (tests/udppeer.py), the relay under
+# systemd-socket-activate --datagram, and network namespaces of the
+# test's own for what needs addresses or routes that loopback has not.
+
+UDPPEER="python3 $TOP/tests/udppeer.py"
+NETNS=()
+
+udp_cleanup() {
+	local n
+	for n in "${NETNS[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+	cleanup
+}
+trap udp_cleanup EXIT
+
+# Is any UDP socket bound to port $1 (either family, any address)?
+bound_udp() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == p {
+		f = 1 } END { exit !f }' /proc/net/udp /proc/net/udp6
+}
+
+# A UDP port nothing is bound to, below the ephemeral range (and no TCP
+# listener either, so that a TCP test cannot take it meanwhile).
+udp_free_port() {
+	local p i low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+	((low > 12000)) || low=32768
+	for ((i = 0; i < 200; i++)); do
+		p=$((10000 + RANDOM % (low - 10000)))
+		bound_udp "$p" || listening6 "$p" || listening4 "$p" ||
+			{ echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# udp_backend MODE [PORT]: tests/udppeer.py serve on 127.0.0.1, on PORT
+# or a free port; sets BACKEND_PORT and BACKEND_PID.
+udp_backend() {
+	local mode=$1 port=${2:-}
+	[ -n "$port" ] || port=$(udp_free_port) || return 1
+	rm -f "$T/backend.port"
+	$UDPPEER serve "$mode" "$port" >"$T/backend.port" 2>"$T/backend.err" &
+	BACKEND_PID=$!
+	PIDS+=("$BACKEND_PID")
+	wait_until 50 test -s "$T/backend.port" ||
+		{ echo "backend did not start: $(cat "$T/backend.err")"; return 1; }
+	BACKEND_PORT=$port
+}
+
+# backend_sources PORT: what the backend on 127.0.0.1:PORT has heard, as
+# JSON ({"addr:port": n}).
+backend_sources() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(b"?sources", ("127.0.0.1", int(sys.argv[1])))
+print(s.recv(1 << 20).decode())' "$1"
+}
+
+# udp_relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate
+# --datagram on [::1]:PORT (LISTEN_ADDR overrides ::1), started (exec'd
+# by the activator, same PID) at the first datagram, which udp_relay
+# sends itself (a one-byte datagram from a socket of its own, so one
+# flow) and waits for v6fwd's first line. Its stderr goes to
+# $T/relay.log. With NS set, all of it inside network namespace NS.
+udp_relay() {
+	local port=$1 addr=${LISTEN_ADDR:-::1} dst
+	shift
+	dst=$addr
+	[ "$addr" = "::" ] && dst=::1
+	RELAY_PORT=$port
+	: >"$T/relay.log"
+	${NS:+ip netns exec "$NS"} systemd-socket-activate --datagram \
+		-l "[$addr]:$port" "$V6FWD" "$@" >>"$T/relay.log" 2>&1 &
+	RELAY_PID=$!
+	PIDS+=("$RELAY_PID")
+	wait_until 50 grep -q "^Listening on" "$T/relay.log" ||
+		{ echo "relay did not listen: $(cat "$T/relay.log")"; return 1; }
+	${NS:+ip netns exec "$NS"} python3 -c 'import socket, sys
+socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"!", (sys.argv[1], int(sys.argv[2])))' \
+		"$dst" "$port"
+	wait_until 50 grep -Eq "v6fwd: (Relaying|Refusing|Failed)" "$T/relay.log" ||
+		{ echo "relay did not start: $(cat "$T/relay.log")"; return 1; }
+}
+
+# The relay's fds, resident memory (KiB), and whether it runs.
+relay_fds() { find "/proc/$RELAY_PID/fd" -mindepth 1 2>/dev/null | wc -l; }
+relay_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$RELAY_PID/status"; }
+relay_alive() { kill -0 "$RELAY_PID" 2>/dev/null; }
+
+# Records in the relay's log (one line each), matching the regex $1.
+records() { grep -E -- "/udp -> .*$1" "$T/relay.log"; }
+nrecords() { grep -cE -- "/udp -> .*${1:-}" "$T/relay.log"; }
+
+# netns NAME: a network namespace of this test's, its loopback up; sets NS.
+netns() {
+	NS=v6fwd-$1-$$
+	ip netns add "$NS" || return 1
+	NETNS+=("$NS")
+	ip netns exec "$NS" ip link set lo up
+}
+
+# root_or_skip NAME: namespaces need root; skips (or fails in CI) without.
+root_or_skip() {
+	[ "$(id -u)" = 0 ] && ip netns add "v6fwd-probe-$$" 2>/dev/null &&
+		ip netns del "v6fwd-probe-$$" && return 0
+	if [ "${CI:-}" = true ]; then
+		fail "$1" "needs root and network namespaces"
+	else
+		skip "$1" "needs root and network namespaces"
+	fi
+	return 1
+}

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""UDP peers for v6fwd's UDP tests (tests/7N-udp-*.sh).
+
+    udppeer.py serve MODE PORT [--host A]    an IPv4 backend on A:PORT
+        (127.0.0.1), until killed. MODE: echo (every datagram back to its
+        sender), silent (answers nothing), wg (a WireGuard-shaped
+        responder: a 148-byte initiation gets a 92-byte response,
+        keepalives get nothing). Every mode answers the query b"?sources"
+        from 127.0.0.1 itself (not through the relay) with a JSON object:
+        each source "addr:port" it has heard, and how many datagrams.
+    udppeer.py sizes PORT --sizes N,N,...     one client: each size once,
+        a random payload, and the same bytes back
+    udppeer.py many PORT --clients N --count M --size S   N clients at once,
+        each with its own socket, M datagrams each of S bytes or fewer,
+        each stamped with its client and sequence number and checked on
+        its way back (content, length, client)
+    udppeer.py keepalive PORT --interval S --count N   a WireGuard-shaped
+        client: an initiation, its response, then N keepalives S apart
+    udppeer.py burst PORT --sources N --prefix P   one datagram from each
+        of N addresses in the /48 P (bound with IPV6_FREEBIND: the test's
+        network namespace routes P to lo), one /64 each
+    udppeer.py pair PORT --dst A,B            one connected client per
+        destination address: each must be answered from the address it
+        sent to
+
+--dst (default ::1) is where clients send; --src binds them. Each prints
+one JSON line and exits 0 when what it checks held. Every wait is
+bounded.
+"""
+import argparse
+import json
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import time
+
+TIMEOUT = 5.0
+IPV6_FREEBIND = 78
+
+
+def out(d, ok):
+    d["ok"] = ok
+    print(json.dumps(d), flush=True)
+    return 0 if ok else 1
+
+
+def serve(mode, port, host):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((host, port))
+    print(s.getsockname()[1], flush=True)
+    seen = {}
+    while True:
+        data, addr = s.recvfrom(70000)
+        if data == b"?sources" and addr[0] == host:
+            s.sendto(json.dumps(seen).encode(), addr)
+            continue
+        key = f"{addr[0]}:{addr[1]}"
+        seen[key] = seen.get(key, 0) + 1
+        if mode == "echo":
+            s.sendto(data, addr)
+        elif mode == "wg" and len(data) == 148 and data[0] == 1:
+            s.sendto(b"\x02" + b"\0" * 91, addr)
+
+
+def client(args, src=None):
+    fam = socket.AF_INET6 if ":" in args.dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    if src or args.src:
+        s.bind((src or args.src, 0))
+    s.connect((args.dst, args.port))
+    s.settimeout(TIMEOUT)
+    return s
+
+
+def sizes(args):
+    s = client(args)
+    res = {"sent": [], "back": []}
+    ok = True
+    for n in [int(x) for x in args.sizes.split(",")]:
+        data = os.urandom(n)
+        s.send(data)
+        res["sent"].append(n)
+        # A datagram expected lost is waited for briefly.
+        s.settimeout(1.0 if n in args.expect_lost else TIMEOUT)
+        try:
+            got = s.recv(70000)
+        except socket.timeout:
+            res["back"].append(None)
+            ok = ok and n in args.expect_lost
+            continue
+        res["back"].append(len(got))
+        ok = ok and got == data and n not in args.expect_lost
+    res["client_port"] = s.getsockname()[1]
+    return out(res, ok)
+
+
+def stamp(cid, seq, n):
+    """A datagram that says whose it is: client, sequence, length, then a
+    pattern of both, so that a byte out of place shows."""
+    head = struct.pack("!III", cid, seq, n)
+    rng = random.Random(cid * 1000003 + seq)
+    body = rng.randbytes(max(0, n - len(head)))
+    return (head + body)[:n] if n >= len(head) else head[:n]
+
+
+def many(args):
+    socks, state = [], {}
+    for cid in range(args.clients):
+        s = client(args)
+        s.setblocking(False)
+        socks.append(s)
+        state[s.fileno()] = {"cid": cid, "sock": s, "next": 0, "wait": {},
+                             "done": 0}
+    poll = select.poll()
+    for s in socks:
+        poll.register(s, select.POLLIN)
+    rng = random.Random(1)
+    bad = lost = retries = 0
+    deadline = time.monotonic() + args.timeout
+    window = 4
+
+    def send(st, seq):
+        n = max(12, rng.randint(12, args.size)) if args.size >= 12 else 12
+        d = stamp(st["cid"], seq, n)
+        st["wait"][seq] = (d, time.monotonic(), 0)
+        st["sock"].send(d)
+
+    for st in state.values():
+        while st["next"] < min(window, args.count):
+            send(st, st["next"])
+            st["next"] += 1
+    while time.monotonic() < deadline:
+        if all(st["done"] == args.count for st in state.values()):
+            break
+        for fd, _ in poll.poll(200):
+            st = state[fd]
+            while True:
+                try:
+                    d = st["sock"].recv(70000)
+                except BlockingIOError:
+                    break
+                if len(d) < 12:
+                    bad += 1
+                    continue
+                cid, seq, n = struct.unpack("!III", d[:12])
+                want = st["wait"].pop(seq, None)
+                if cid != st["cid"] or want is None or want[0] != d:
+                    bad += 1
+                    continue
+                st["done"] += 1
+                if st["next"] < args.count:
+                    send(st, st["next"])
+                    st["next"] += 1
+        now = time.monotonic()
+        for st in state.values():
+            for seq, (d, at, tries) in list(st["wait"].items()):
+                if now - at > 1.0:
+                    if tries >= 3:
+                        lost += 1
+                        del st["wait"][seq]
+                        st["done"] += 1
+                        continue
+                    retries += 1
+                    st["wait"][seq] = (d, now, tries + 1)
+                    st["sock"].send(d)
+    done = sum(st["done"] for st in state.values())
+    ports = sorted(s.getsockname()[1] for s in socks)
+    return out({"clients": args.clients, "datagrams": done, "bad": bad,
+                "lost": lost, "retries": retries,
+                "client_ports": ports[:3] + ["..."]},
+               bad == 0 and lost == 0 and done == args.clients * args.count)
+
+
+def keepalive(args):
+    s = client(args)
+    s.send(b"\x01" + b"\0" * 147)
+    try:
+        got = s.recv(200)
+    except socket.timeout:
+        return out({"why": "no handshake response"}, False)
+    if len(got) != 92 or got[0] != 2:
+        return out({"why": f"wrong response of {len(got)} bytes"}, False)
+    for _ in range(args.count):
+        time.sleep(args.interval)
+        s.send(b"\x04" + b"\0" * 31)
+    return out({"client_port": s.getsockname()[1], "keepalives": args.count},
+               True)
+
+
+def burst(args):
+    """One datagram from each of N sources, each in a /64 of its own."""
+    net = socket.inet_pton(socket.AF_INET6, args.prefix.split("/")[0])
+    sent = failed = 0
+    t0 = time.monotonic()
+    for i in range(args.sources):
+        a = bytearray(net)
+        a[6:8] = struct.pack("!H", i & 0xffff)
+        a[8:10] = struct.pack("!H", (i >> 16) & 0xffff)
+        a[15] = 1
+        src = socket.inet_ntop(socket.AF_INET6, bytes(a))
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+            s.bind((src, 0))
+            s.sendto(b"flood", (args.dst, args.port))
+            sent += 1
+        except OSError:
+            failed += 1
+        finally:
+            s.close()
+    return out({"sent": sent, "failed": failed,
+                "seconds": round(time.monotonic() - t0, 2)}, failed == 0)
+
+
+def pair(args):
+    res, ok = {}, True
+    for dst in args.dst.split(","):
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.connect((dst, args.port))
+        s.settimeout(2.0)
+        s.send(dst.encode())
+        try:
+            got = s.recv(100)
+            res[dst] = "answered" if got == dst.encode() else "wrong"
+        except socket.timeout:
+            res[dst] = "no answer from that address"
+        except OSError as e:
+            res[dst] = str(e)
+        ok = ok and res[dst] == "answered"
+    return out(res, ok)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("serve")
+    p.add_argument("mode", choices=("echo", "silent", "wg"))
+    p.add_argument("port", type=int)
+    p.add_argument("--host", default="127.0.0.1")
+    for name in ("sizes", "many", "keepalive", "burst", "pair"):
+        p = sub.add_parser(name)
+        p.add_argument("port", type=int)
+        p.add_argument("--dst", default="::1")
+        p.add_argument("--src")
+        if name == "sizes":
+            p.add_argument("--sizes", required=True)
+            p.add_argument("--expect-lost", type=lambda v: [
+                int(x) for x in v.split(",")], default=[])
+        if name == "many":
+            p.add_argument("--clients", type=int, default=16)
+            p.add_argument("--count", type=int, default=100)
+            p.add_argument("--size", type=int, default=1000)
+            p.add_argument("--timeout", type=float, default=60.0)
+        if name == "keepalive":
+            p.add_argument("--interval", type=float, default=1.0)
+            p.add_argument("--count", type=int, default=5)
+        if name == "burst":
+            p.add_argument("--sources", type=int, default=1000)
+            p.add_argument("--prefix", default="2001:db8:100::/48")
+    a = ap.parse_args()
+    if a.cmd == "serve":
+        serve(a.mode, a.port, a.host)
+        return 0
+    return {"sizes": sizes, "many": many, "keepalive": keepalive,
+            "burst": burst, "pair": pair}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
