@@ -67,26 +67,27 @@ print(s.recv(1 << 20).decode())' "$1"
 # --datagram on [::1]:PORT (LISTEN_ADDR overrides ::1), started (exec'd
 # by the activator, same PID) at the first datagram, which udp_relay
 # sends itself (a one-byte datagram from a socket of its own, so one
-# flow) and waits for v6fwd's first line. Its stderr goes to
-# $T/relay.log. With NS set, all of it inside network namespace NS.
+# flow) and waits for v6fwd's first line. Its stderr goes to $RELAY_LOG
+# ($T/relay.log). With NS set, all of it inside network namespace NS.
 udp_relay() {
 	local port=$1 addr=${LISTEN_ADDR:-::1} dst
 	shift
 	dst=$addr
 	[ "$addr" = "::" ] && dst=::1
+	local log=${RELAY_LOG:-$T/relay.log}
 	RELAY_PORT=$port
-	: >"$T/relay.log"
+	: >"$log"
 	${NS:+ip netns exec "$NS"} systemd-socket-activate --datagram \
-		-l "[$addr]:$port" "$V6FWD" "$@" >>"$T/relay.log" 2>&1 &
+		-l "[$addr]:$port" "$V6FWD" "$@" >>"$log" 2>&1 &
 	RELAY_PID=$!
 	PIDS+=("$RELAY_PID")
-	wait_until 50 grep -q "^Listening on" "$T/relay.log" ||
-		{ echo "relay did not listen: $(cat "$T/relay.log")"; return 1; }
+	wait_until 50 grep -q "^Listening on" "$log" ||
+		{ echo "relay did not listen: $(cat "$log")"; return 1; }
 	${NS:+ip netns exec "$NS"} python3 -c 'import socket, sys
 socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"!", (sys.argv[1], int(sys.argv[2])))' \
 		"$dst" "$port"
-	wait_until 50 grep -Eq "v6fwd: (Relaying|Refusing|Failed)" "$T/relay.log" ||
-		{ echo "relay did not start: $(cat "$T/relay.log")"; return 1; }
+	wait_until 50 grep -Eq "v6fwd: (Relaying|Refusing|Failed)" "$log" ||
+		{ echo "relay did not start: $(cat "$log")"; return 1; }
 }
 
 # The relay's fds, resident memory (KiB), and whether it runs.
@@ -94,9 +95,13 @@ relay_fds() { find "/proc/$RELAY_PID/fd" -mindepth 1 2>/dev/null | wc -l; }
 relay_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$RELAY_PID/status"; }
 relay_alive() { kill -0 "$RELAY_PID" 2>/dev/null; }
 
-# Records in the relay's log (one line each), matching the regex $1.
-records() { grep -E -- "/udp -> .*$1" "$T/relay.log"; }
-nrecords() { grep -cE -- "/udp -> .*${1:-}" "$T/relay.log"; }
+# Records in the relay's log (one line each), matching the regex $1;
+# how many there are. RELAY_LOG names another relay's log.
+records() {
+	grep -E -- '^v6fwd: \[.*\]:[0-9]+ -> \[.*\]:[0-9]+/udp -> ' \
+		"${RELAY_LOG:-$T/relay.log}" | grep -E -- "${1:-}"
+}
+nrecords() { records "${1:-}" | wc -l; }
 
 # netns NAME: a network namespace of this test's, its loopback up; sets NS.
 netns() {
