@@ -67,7 +67,8 @@ print(s.recv(1 << 20).decode())' "$1"
 # --datagram on [::1]:PORT (LISTEN_ADDR overrides ::1), started (exec'd
 # by the activator, same PID) at the first datagram, which udp_relay
 # sends itself (a one-byte datagram from a socket of its own, so one
-# flow) and waits for v6fwd's first line. Its stderr goes to $RELAY_LOG
+# flow) and waits for v6fwd's first line (with NOPOKE set, neither: the
+# test's first datagram starts it). Its stderr goes to $RELAY_LOG
 # ($T/relay.log). With NS set, all of it inside network namespace NS.
 udp_relay() {
 	local port=$1 addr=${LISTEN_ADDR:-::1} dst
@@ -83,6 +84,7 @@ udp_relay() {
 	PIDS+=("$RELAY_PID")
 	wait_until 50 grep -q "^Listening on" "$log" ||
 		{ echo "relay did not listen: $(cat "$log")"; return 1; }
+	[ -n "${NOPOKE:-}" ] && return 0
 	${NS:+ip netns exec "$NS"} python3 -c 'import socket, sys
 socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"!", (sys.argv[1], int(sys.argv[2])))' \
 		"$dst" "$port"

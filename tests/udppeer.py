@@ -16,9 +16,10 @@
         its way back (content, length, client)
     udppeer.py keepalive PORT --interval S --count N   a WireGuard-shaped
         client: an initiation, its response, then N keepalives S apart
-    udppeer.py burst PORT --sources N --prefix P   one datagram from each
-        of N addresses in the /48 P (bound with IPV6_FREEBIND: the test's
-        network namespace routes P to lo), one /64 each
+    udppeer.py burst PORT --sources N --prefix P [--rate R]   one datagram
+        from each of N addresses in the /48 P (bound with IPV6_FREEBIND:
+        the test's network namespace routes P to lo), one /64 each, R a
+        second
     udppeer.py pair PORT --dst A,B            one connected client per
         destination address: each must be answered from the address it
         sent to
@@ -198,6 +199,12 @@ def burst(args):
     sent = failed = 0
     t0 = time.monotonic()
     for i in range(args.sources):
+        # Paced, so that the burst is the relay's to handle, not its
+        # socket's receive queue's (which the unit makes 4 MiB).
+        if args.rate and i % 100 == 0:
+            ahead = t0 + i / args.rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
         a = bytearray(net)
         a[6:8] = struct.pack("!H", i & 0xffff)
         a[8:10] = struct.pack("!H", (i >> 16) & 0xffff)
@@ -262,6 +269,8 @@ def main():
         if name == "burst":
             p.add_argument("--sources", type=int, default=1000)
             p.add_argument("--prefix", default="2001:db8:100::/48")
+            p.add_argument("--rate", type=float, default=0,
+                           help="sources a second, 0: as fast as it can")
     a = ap.parse_args()
     if a.cmd == "serve":
         serve(a.mode, a.port, a.host)
