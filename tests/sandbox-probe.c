@@ -5,8 +5,10 @@
  * under test is unchanged: only the test loads this.
  *
  * The probes run at the first splice(2), the relay's first system call,
- * which comes after v6fwd has confined itself. Each line is "NAME RESULT",
- * RESULT being "ok" or the errno name (EPERM: seccomp; EACCES: Landlock).
+ * which comes after v6fwd has confined itself; in the UDP relay, at its
+ * first recvmmsg(2), likewise (tests/78-udp-sandbox.sh), where PROBE_UDP
+ * adds the sockets it must not make. Each line is "NAME RESULT", RESULT
+ * being "ok" or the errno name (EPERM: seccomp; EACCES: Landlock).
  * With PROBE_SERVER set, a served mode's server is probed too, at its first
  * accept4(), which comes after it has confined itself: its lines begin
  * "server-".
@@ -39,6 +41,8 @@
 
 static ssize_t	(*real_splice)(int, loff_t *, int, loff_t *, size_t,
 		    unsigned);
+static int	(*real_recvmmsg)(int, struct mmsghdr *, unsigned, int,
+		    struct timespec *);
 static long	(*real_syscall)(long, ...);
 static int	(*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 static int	out = -1;
@@ -55,6 +59,8 @@ probe_init(void)
 	real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 	real_accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))
 	    dlsym(RTLD_NEXT, "accept4");
+	real_recvmmsg = (int (*)(int, struct mmsghdr *, unsigned, int,
+	    struct timespec *))dlsym(RTLD_NEXT, "recvmmsg");
 	if (path)
 		out = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0644);
@@ -93,6 +99,7 @@ probe(int sock)
 	struct sockaddr_in to = loopback("PROBE_PORT"), any = loopback(NULL);
 	const char *dir = getenv("PROBE_DIR");
 	char path[512], buf[2];
+	pid_t pid;
 	char *const argv[] = { "sh", "-c", "echo exec ok >>\"$PROBE_OUT\"",
 	    NULL };
 	int fd;
@@ -112,6 +119,21 @@ probe(int sock)
 	report("recv-2", (int)recvfrom(sock, buf, 2, MSG_PEEK | MSG_DONTWAIT,
 	    NULL, NULL));
 	report("ioctl-fionbio", ioctl(sock, FIONBIO, &(int){ 1 }));
+	if (getenv("PROBE_UDP")) {
+		/* The UDP relay makes sockets: only its flows' kind. */
+		report("socket-udp-flow", fd = socket(AF_INET, SOCK_DGRAM |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+		if (fd >= 0)
+			close(fd);
+		report("socket-udp-other", socket(AF_INET, SOCK_DGRAM, 0));
+		report("socket-raw", socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC,
+		    IPPROTO_UDP));
+		report("socket-netlink", socket(AF_NETLINK, SOCK_DGRAM |
+		    SOCK_CLOEXEC, 0));
+		if ((pid = fork()) == 0)
+			_exit(0);
+		report("fork", pid < 0 ? -1 : 0);
+	}
 	report("done", 0);
 	/* Last: should it work, it says so and the relay is gone. */
 	report("exec", execv("/bin/sh", argv));
@@ -186,6 +208,17 @@ splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
 		probe(fd_in);
 	}
 	return real_splice(fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+int
+recvmmsg(int fd, struct mmsghdr *msgs, unsigned n, int flags,
+    struct timespec *timeout)
+{
+	if (!probed) {
+		probed = 1;
+		probe(fd);
+	}
+	return real_recvmmsg(fd, msgs, n, flags, timeout);
 }
 
 /*

@@ -7,6 +7,8 @@
 
 UDPPEER="python3 $TOP/tests/udppeer.py"
 NETNS=()
+# Options for systemd-socket-activate itself (-E NAME=VALUE), for udp_relay.
+ACTIVATE_ARGS=()
 
 udp_cleanup() {
 	local n
@@ -79,7 +81,8 @@ udp_relay() {
 	RELAY_PORT=$port
 	: >"$log"
 	${NS:+ip netns exec "$NS"} systemd-socket-activate --datagram \
-		-l "[$addr]:$port" "$V6FWD" "$@" >>"$log" 2>&1 &
+		"${ACTIVATE_ARGS[@]}" -l "[$addr]:$port" "$V6FWD" "$@" \
+		>>"$log" 2>&1 &
 	RELAY_PID=$!
 	PIDS+=("$RELAY_PID")
 	wait_until 50 grep -q "^Listening on" "$log" ||
