@@ -39,13 +39,16 @@ LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 # package (make deb-deps: debian/control's Build-Depends), and to test
 # (make check-deps: all of these; the suite builds the package too): the
 # tools, then the real receivers the PROXY recipes of v6fwd(8) are run
-# against, and OpenSSH. tests/install-deps.sh installs them without starting
-# or enabling any server, and adds Exim's heavy daemon beside Postfix.
+# against, OpenSSH, and the UDP tests' DNS server and client and WireGuard.
+# tests/install-deps.sh installs them without starting or enabling any
+# server, and adds Exim's heavy daemon beside Postfix.
 DEPS		= make gcc libc6-dev pkg-config libsystemd-dev systemd
 CHECK_DEPS	= $(DEPS) clang libclang-rt-14-dev python3 iproute2 procps \
 		  util-linux mandoc man-db cppcheck shellcheck valgrind lintian \
 		  openssl nginx libnginx-mod-stream haproxy postfix dovecot-imapd \
-		  apache2 python3-twisted openssh-server openssh-client
+		  apache2 python3-twisted openssh-server openssh-client \
+		  dnsmasq-base bind9-dnsutils wireguard-go wireguard-tools \
+		  iputils-ping
 
 all: v6fwd
 
