@@ -47,6 +47,7 @@
 #include <linux/errqueue.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -76,6 +77,13 @@
 #define EVENTS_MAX		64
 /* A buffer holds any IPv6 datagram but a jumbogram (65527 bytes). */
 #define DGRAM_BUF		65536
+/*
+ * A run of equal datagrams to one destination goes down the stack as one
+ * (UDP_SEGMENT: the kernel, or the NIC, cuts it into the same datagrams):
+ * at most this many, and this many bytes in all, as the kernel takes them.
+ */
+#define GSO_SEGMENTS_MAX	64
+#define GSO_BYTES_MAX		65000
 /* 65535 less the IPv4 header (20) and the UDP header (8). */
 #define IPV4_PAYLOAD_MAX	65507
 #define IPV6_PAYLOAD_MAX	65527
@@ -147,6 +155,7 @@ struct flow {
 	struct flow	*prev, *next;	/* in its list, or the free list */
 	int		 fd;		/* connected to the target; -1: free */
 	bool		 stream;
+	bool		 gso[2];	/* to the target, to the client */
 	struct flow_key	 key;
 	uint8_t		 source[SOURCE_KEY_SIZE];
 	struct sockaddr_in6 client;
@@ -167,9 +176,11 @@ union client_control {
 			    CMSG_SPACE(sizeof(uint32_t))];
 };
 
-union reply_control {
+/* What a datagram, or a run of them, is sent with. */
+union send_control {
 	struct cmsghdr	align;
-	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	char		buf[CMSG_SPACE(sizeof(uint16_t)) +
+			    CMSG_SPACE(sizeof(struct in6_pktinfo))];
 };
 
 /* What was left out of the journal, for the summary. */
@@ -211,6 +222,9 @@ struct udp {
 	struct flow_key	 keys[BATCH];
 	struct in6_pktinfo locals[BATCH];
 	union client_control control[BATCH];
+	union send_control send_control[BATCH];
+	unsigned	 segs[BATCH];		/* datagrams in message k */
+	bool		 gso;			/* the kernel has UDP_SEGMENT */
 
 	/* Totals, for STATUS= and the last message. */
 	uint64_t	 datagrams[2], bytes[2];
@@ -585,6 +599,7 @@ flow_get(struct udp *u, const struct flow_key *key,
 	f->prev = f->next = NULL;
 	f->fd = fd;
 	f->stream = false;
+	f->gso[FROM_CLIENT] = f->gso[FROM_TARGET] = u->gso;
 	f->key = *key;
 	memcpy(f->source, skey, sizeof(skey));
 	f->client = *client;
@@ -832,14 +847,119 @@ drop_large(struct udp *u, struct flow *f, size_t i, uint64_t now)
 	}
 }
 
+/*
+ * Fills out[] with the datagrams first to last (exclusive) of the batch,
+ * their out_iov set, all to one destination (name, or the connected
+ * peer; from pi, or the kernel's choice): each run of datagrams of one
+ * length in one message with UDP_SEGMENT when gso, each in a message of
+ * its own without. Returns the number of messages; segs[] says how many
+ * datagrams each holds.
+ */
+static unsigned
+pack(struct udp *u, size_t first, size_t last, bool gso,
+    struct sockaddr_in6 *name, const struct in6_pktinfo *pi)
+{
+	struct msghdr *mh;
+	struct cmsghdr *cm;
+	size_t i = first, j, len, total, used;
+	uint16_t seg;
+	unsigned k;
+
+	for (k = 0; i < last; k++, i = j) {
+		len = u->out_iov[i].iov_len;
+		total = len;
+		for (j = i + 1; gso && len > 0 && j < last &&
+		    u->out_iov[j].iov_len == len && j - i < GSO_SEGMENTS_MAX &&
+		    total + len <= GSO_BYTES_MAX; j++)
+			total += len;
+		mh = &u->out[k].msg_hdr;
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_name = name;
+		mh->msg_namelen = name ? sizeof(*name) : 0;
+		mh->msg_iov = &u->out_iov[i];
+		mh->msg_iovlen = j - i;
+		u->segs[k] = (unsigned)(j - i);
+		if (j - i == 1 && !pi)
+			continue;
+		memset(&u->send_control[k], 0, sizeof(u->send_control[k]));
+		mh->msg_control = u->send_control[k].buf;
+		mh->msg_controllen = sizeof(u->send_control[k].buf);
+		cm = CMSG_FIRSTHDR(mh);
+		used = 0;
+		if (j - i > 1) {
+			seg = (uint16_t)len;
+			cm->cmsg_level = IPPROTO_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+			used += CMSG_SPACE(sizeof(seg));
+			cm = (struct cmsghdr *)(u->send_control[k].buf + used);
+		}
+		if (pi) {
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+			memcpy(CMSG_DATA(cm), pi, sizeof(*pi));
+			used += CMSG_SPACE(sizeof(*pi));
+		}
+		mh->msg_controllen = used;
+	}
+	return k;
+}
+
+/*
+ * Sends datagrams first to last (exclusive) of the batch, their out_iov
+ * set, out of fd to one destination, in as few system calls and passes
+ * down the stack as it can. A path that cannot take a run whole (a
+ * smaller MTU, a NIC without checksum offload) turns *gso off for good
+ * and gets the rest one by one. Returns how many were sent; *err is the
+ * errno of the first that was not (the caller's to count), or 0.
+ */
+static size_t
+send_run(struct udp *u, int fd, size_t first, size_t last, bool *gso,
+    struct sockaddr_in6 *name, const struct in6_pktinfo *pi, int *err)
+{
+	unsigned n, q = 0, i;
+	size_t sent = 0;
+	int r;
+
+	*err = 0;
+	n = pack(u, first, last, *gso, name, pi);
+	while (q < n) {
+		if (n - q == 1 && u->segs[q] == 1 && !name && !pi)
+			r = send(fd, u->out_iov[first + sent].iov_base,
+			    u->out_iov[first + sent].iov_len, 0) < 0 ? -1 : 1;
+		else
+			r = sendmmsg(fd, &u->out[q], n - q, 0);
+		if (r > 0) {
+			for (i = q; i < q + (unsigned)r; i++)
+				sent += u->segs[i];
+			q += (unsigned)r;
+			continue;
+		}
+		*err = errno;
+		if (u->segs[q] > 1 && (errno == EINVAL || errno == EIO ||
+		    errno == EMSGSIZE || errno == EOPNOTSUPP ||
+		    errno == ENOPROTOOPT)) {
+			*gso = false;
+			if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
+				u->gso = false;
+			return sent + send_run(u, fd, first + sent, last, gso,
+			    name, pi, err);
+		}
+		break;
+	}
+	return sent;
+}
+
 /* Datagrams first to last (exclusive) of the batch go to f's target. */
 static void
 to_target(struct udp *u, struct flow *f, size_t first, size_t last,
     uint64_t now)
 {
-	size_t k = first, m, j;
+	size_t k = first, m, j, sent;
 	bool retried = false;
-	int r;
+	int err;
 
 	while (k < last) {
 		if (!fits(u, k)) {
@@ -850,37 +970,31 @@ to_target(struct udp *u, struct flow *f, size_t first, size_t last,
 		for (m = k; m < last && fits(u, m); m++) {
 			u->out_iov[m].iov_base = u->iov[m].iov_base;
 			u->out_iov[m].iov_len = u->in[m].msg_len;
-			memset(&u->out[m].msg_hdr, 0, sizeof(u->out[m].msg_hdr));
-			u->out[m].msg_hdr.msg_iov = &u->out_iov[m];
-			u->out[m].msg_hdr.msg_iovlen = 1;
 		}
-		if (m - k == 1)
-			r = send(f->fd, u->out_iov[k].iov_base,
-			    u->out_iov[k].iov_len, 0) < 0 ? -1 : 1;
-		else
-			r = sendmmsg(f->fd, &u->out[k], (unsigned)(m - k), 0);
-		if (r > 0) {
-			for (j = k; j < k + (size_t)r; j++) {
-				f->bytes[FROM_CLIENT] += u->out_iov[j].iov_len;
-				u->bytes[FROM_CLIENT] += u->out_iov[j].iov_len;
-			}
-			f->datagrams[FROM_CLIENT] += (uint64_t)r;
-			u->datagrams[FROM_CLIENT] += (uint64_t)r;
-			k += (size_t)r;
+		sent = send_run(u, f->fd, k, m, &f->gso[FROM_CLIENT], NULL,
+		    NULL, &err);
+		for (j = k; j < k + sent; j++) {
+			f->bytes[FROM_CLIENT] += u->out_iov[j].iov_len;
+			u->bytes[FROM_CLIENT] += u->out_iov[j].iov_len;
+		}
+		f->datagrams[FROM_CLIENT] += sent;
+		u->datagrams[FROM_CLIENT] += sent;
+		k += sent;
+		if (sent > 0)
 			retried = false;
+		if (k == m)
 			continue;
-		}
 		/*
 		 * An ICMP error earlier is reported on this call, and the
 		 * datagram not sent: target_errors() counts it, this retries
 		 * once. Anything else drops the datagram.
 		 */
-		if (icmp_errno(errno) && !retried) {
+		if (icmp_errno(err) && !retried) {
 			retried = true;
 			target_errors(u, f, now);
 			continue;
 		}
-		f->error = errno;
+		f->error = err;
 		f->dropped[FROM_CLIENT]++;
 		u->dropped++;
 		retried = false;
@@ -939,12 +1053,11 @@ static void
 from_target(struct udp *u, struct flow *f, uint32_t events)
 {
 	uint64_t now = clock_usec();
-	union reply_control reply;
-	struct cmsghdr *cm;
 	char more[64], who[ADDR_STRLEN];
 	union sockaddr_any peer;
 	bool retried = false;
-	int i, n, k, r;
+	size_t sent;
+	int i, n, k, err;
 
 	if (events & EPOLLERR)
 		target_errors(u, f, now);
@@ -969,54 +1082,36 @@ again:
 		}
 		return;
 	}
-	if (u->wildcard) {
-		memset(&reply, 0, sizeof(reply));
-		cm = (struct cmsghdr *)reply.buf;
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-		memcpy(CMSG_DATA(cm), &f->local, sizeof(f->local));
-	}
 	for (i = 0; i < n; i++) {
-		struct msghdr *mh = &u->out[i].msg_hdr;
-
 		u->out_iov[i].iov_base = u->iov[i].iov_base;
 		u->out_iov[i].iov_len = u->in[i].msg_len;
-		memset(mh, 0, sizeof(*mh));
-		mh->msg_name = &f->client;
-		mh->msg_namelen = sizeof(f->client);
-		mh->msg_iov = &u->out_iov[i];
-		mh->msg_iovlen = 1;
-		if (u->wildcard) {
-			mh->msg_control = reply.buf;
-			mh->msg_controllen = sizeof(reply.buf);
-		}
 	}
 	for (k = 0; k < n; ) {
-		r = sendmmsg(u->fd, &u->out[k], (unsigned)(n - k), 0);
-		if (r > 0) {
-			for (i = k; i < k + r; i++) {
-				f->bytes[FROM_TARGET] += u->out_iov[i].iov_len;
-				u->bytes[FROM_TARGET] += u->out_iov[i].iov_len;
-			}
-			f->datagrams[FROM_TARGET] += (uint64_t)r;
-			u->datagrams[FROM_TARGET] += (uint64_t)r;
-			k += r;
-			continue;
+		sent = send_run(u, u->fd, (size_t)k, (size_t)n,
+		    &f->gso[FROM_TARGET], &f->client, u->wildcard ? &f->local :
+		    NULL, &err);
+		for (i = k; i < k + (int)sent; i++) {
+			f->bytes[FROM_TARGET] += u->out_iov[i].iov_len;
+			u->bytes[FROM_TARGET] += u->out_iov[i].iov_len;
 		}
-		if (errno == EAGAIN || errno == ENOBUFS) {
+		f->datagrams[FROM_TARGET] += sent;
+		u->datagrams[FROM_TARGET] += sent;
+		k += (int)sent;
+		if (k == n)
+			break;
+		if (err == EAGAIN || err == ENOBUFS) {
 			/* The listener's queue is full: UDP drops, so do we. */
 			f->dropped[FROM_TARGET] += (uint64_t)(n - k);
 			u->dropped += (uint64_t)(n - k);
 			break;
 		}
-		f->error = errno;
+		f->error = err;
 		f->dropped[FROM_TARGET]++;
 		u->dropped++;
 		if (ratelimit_pass(&u->rl_send, now)) {
 			memset(&peer, 0, sizeof(peer));
 			peer.in6 = f->client;
-			(void)log_warning_errno(errno, "Failed to send a datagram "
+			(void)log_warning_errno(err, "Failed to send a datagram "
 			    "to %s: %m, dropped%s", addr_format(&peer, who,
 			    sizeof(who)), ratelimit_more(&u->rl_send, more,
 			    sizeof(more)));
@@ -1284,6 +1379,7 @@ udp_init(struct udp *u, const struct connection_opts *o, int fd,
 		(void)log_error_errno(errno, "Failed to set up the relay: %m");
 		return EXIT_RELAY;
 	}
+	u->gso = true;
 	u->tokens = RECORD_BURST * 1000;
 	u->tokens_at = u->budget_at = u->summary_at = clock_usec();
 	return 0;

@@ -8,7 +8,10 @@
 # their records name the address each sent to. With map-source, flows
 # from two /64s reach the target from two 127/8 addresses, the ones the
 # TCP relay maps those /64s to (tests/mapsrc-ref.py says which), and two
-# flows from one /64 from one address, on two ports.
+# flows from one /64 from one address, on two ports. And a path that
+# cannot take datagrams in runs (UDP_SEGMENT, which v6fwd uses for
+# datagrams of one size to one place): a client behind an MTU of 1280
+# sending 1400-byte datagrams, 16 in flight, gets every one back whole.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/udplib.sh
@@ -79,4 +82,20 @@ ref=$(python3 "$TOP/tests/mapsrc-ref.py" "$(cat /etc/machine-id)" 64 \
 	2001:db8:100:1::1 2001:db8:100:2::1 | tr '\n' ' ')
 check "the addresses the TCP relay maps those /64s to ($ref)" \
 	test "$ref" = "$a $c "
+
+# A client on the far side of a veth with an MTU of 1280.
+server=$NS
+netns mtu || exit 1
+client=$NS
+ip link add "v6m$$" netns "$client" type veth peer name "v6n$$" netns "$server"
+ip -n "$client" link set "v6m$$" mtu 1280 up
+ip -n "$server" link set "v6n$$" mtu 1280 up
+ip -n "$client" addr add fd00:6e::2/64 dev "v6m$$" nodad
+ip -n "$server" addr add fd00:6e::1/64 dev "v6n$$" nodad
+NS=$server LISTEN_ADDR=fd00:6e::1 udp_relay "$rport" "127.0.0.1:$port" || exit 1
+# shellcheck disable=SC2086
+ip netns exec "$client" $UDPPEER many "$rport" --dst fd00:6e::1 --clients 2 \
+	--count 300 --size 1400 --fixed --window 16 >"$T/mtu" 2>&1
+check "MTU 1280, 1400-byte datagrams 16 at a time: all back whole" \
+	grep -q '"ok": true' "$T/mtu"
 finish

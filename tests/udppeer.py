@@ -10,8 +10,10 @@
         each source "addr:port" it has heard, and how many datagrams.
     udppeer.py sizes PORT --sizes N,N,...     one client: each size once,
         a random payload, and the same bytes back
-    udppeer.py many PORT --clients N --count M --size S   N clients at once,
-        each with its own socket, M datagrams each of S bytes or fewer,
+    udppeer.py many PORT --clients N --count M --size S [--fixed]
+        [--window W]   N clients at once, each with its own socket and W
+        datagrams in flight (4), M datagrams each of S bytes or fewer
+        (exactly S with --fixed),
         each stamped with its client and sequence number and checked on
         its way back (content, length, client)
     udppeer.py keepalive PORT --interval S --count N   a WireGuard-shaped
@@ -123,10 +125,10 @@ def many(args):
     rng = random.Random(1)
     bad = lost = retries = 0
     deadline = time.monotonic() + args.timeout
-    window = 4
+    window = args.window
 
     def send(st, seq):
-        n = max(12, rng.randint(12, args.size)) if args.size >= 12 else 12
+        n = args.size if args.fixed else max(12, rng.randint(12, args.size))
         d = stamp(st["cid"], seq, n)
         st["wait"][seq] = (d, time.monotonic(), 0)
         st["sock"].send(d)
@@ -263,6 +265,9 @@ def main():
             p.add_argument("--count", type=int, default=100)
             p.add_argument("--size", type=int, default=1000)
             p.add_argument("--timeout", type=float, default=60.0)
+            p.add_argument("--window", type=int, default=4)
+            p.add_argument("--fixed", action="store_true",
+                           help="every datagram --size bytes")
         if name == "keepalive":
             p.add_argument("--interval", type=float, default=1.0)
             p.add_argument("--count", type=int, default=5)
