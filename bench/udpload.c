@@ -17,7 +17,9 @@
  *
  * Built by bench/run in a temporary directory; never installed.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
