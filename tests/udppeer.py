@@ -7,7 +7,8 @@
         responder: a 148-byte initiation gets a 92-byte response,
         keepalives get nothing). Every mode answers the query b"?sources"
         from 127.0.0.1 itself (not through the relay) with a JSON object:
-        each source "addr:port" it has heard, and how many datagrams.
+        each source "addr:port" it has heard, and how many datagrams
+        (b"?sources N": only those it heard N times or more).
     udppeer.py sizes PORT --sizes N,N,...     one client: each size once,
         a random payload, and the same bytes back
     udppeer.py many PORT --clients N --count M --size S [--fixed]
@@ -58,15 +59,23 @@ def serve(mode, port, host):
     seen = {}
     while True:
         data, addr = s.recvfrom(70000)
-        if data == b"?sources" and addr[0] == host:
-            s.sendto(json.dumps(seen).encode(), addr)
+        if data.startswith(b"?sources") and addr[0] == host:
+            least = int(data[8:] or 0)
+            answer = {k: n for k, n in seen.items() if n >= least}
+            try:
+                s.sendto(json.dumps(answer).encode(), addr)
+            except OSError as e:
+                s.sendto(json.dumps({"error": str(e)}).encode(), addr)
             continue
         key = f"{addr[0]}:{addr[1]}"
         seen[key] = seen.get(key, 0) + 1
-        if mode == "echo":
-            s.sendto(data, addr)
-        elif mode == "wg" and len(data) == 148 and data[0] == 1:
-            s.sendto(b"\x02" + b"\0" * 91, addr)
+        try:
+            if mode == "echo":
+                s.sendto(data, addr)
+            elif mode == "wg" and len(data) == 148 and data[0] == 1:
+                s.sendto(b"\x02" + b"\0" * 91, addr)
+        except OSError:
+            pass
 
 
 def client(args, src=None):
