@@ -40,24 +40,27 @@ file_kind(mode_t mode)
 	return "not a socket";
 }
 
-/* A UDP socket, IPv6, bound and not connected: the UDP relay's. */
+/*
+ * Is fd an IP socket of this type (SOCK_STREAM: TCP, SOCK_DGRAM: UDP)? Its
+ * local address goes into c. Returns 0, or -errno having said why not.
+ */
 static int
-check_datagram(int fd, struct connection *c, char *why, size_t size)
+check_ip(int fd, int type, struct connection *c, char *why, size_t size)
 {
-	union sockaddr_any peer;
-	socklen_t len;
-	int v;
+	const char *kind = type == SOCK_DGRAM ? "a datagram socket but " : "";
+	int proto = type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP, v;
+	socklen_t len = sizeof(v);
 
-	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_DGRAM, -1, 0) <= 0) {
-		snprintf(why, size, "fd %d is a datagram socket but not an IP "
-		    "one (AF_UNIX? v6fwd relays UDP)", fd);
+	if (sd_is_socket_inet(fd, AF_UNSPEC, type, -1, 0) <= 0) {
+		snprintf(why, size, "fd %d is %snot an IP %s (AF_UNIX? v6fwd "
+		    "relays TCP and UDP)", fd, kind, type == SOCK_DGRAM ?
+		    "one" : "socket");
 		return -EAFNOSUPPORT;
 	}
-	len = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
-	    v != IPPROTO_UDP) {
-		snprintf(why, size, "fd %d is a datagram socket but not a UDP "
-		    "socket", fd);
+	    v != proto) {
+		snprintf(why, size, "fd %d is %snot a %s socket", fd, kind,
+		    proto == IPPROTO_UDP ? "UDP" : "TCP");
 		return -EPROTONOSUPPORT;
 	}
 	len = sizeof(c->local);
@@ -66,6 +69,19 @@ check_datagram(int fd, struct connection *c, char *why, size_t size)
 		    strerror(errno));
 		return -ENOTCONN;
 	}
+	return 0;
+}
+
+/* A UDP socket, IPv6, bound and not connected: the UDP relay's. */
+static int
+check_datagram(int fd, struct connection *c, char *why, size_t size)
+{
+	union sockaddr_any peer;
+	socklen_t len;
+	int r;
+
+	if ((r = check_ip(fd, SOCK_DGRAM, c, why, size)) < 0)
+		return r;
 	if (c->local.sa.sa_family != AF_INET6) {
 		snprintf(why, size, "fd %d is an IPv4 UDP socket: v6fwd relays "
 		    "IPv6 clients; ListenDatagram= takes a port or an [IPv6] "
@@ -91,7 +107,7 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 {
 	struct stat st;
 	socklen_t len;
-	int v;
+	int r;
 
 	if (fstat(fd, &st) < 0) {
 		snprintf(why, size, "fd %d is not open", fd);
@@ -109,23 +125,8 @@ check_socket(int fd, struct connection *c, char *why, size_t size)
 		    "socket (v6fwd relays TCP and UDP)", fd);
 		return -EPROTOTYPE;
 	}
-	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) <= 0) {
-		snprintf(why, size, "fd %d is not an IP socket (AF_UNIX? "
-		    "v6fwd relays TCP and UDP)", fd);
-		return -EAFNOSUPPORT;
-	}
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
-	    v != IPPROTO_TCP) {
-		snprintf(why, size, "fd %d is not a TCP socket", fd);
-		return -EPROTONOSUPPORT;
-	}
-	len = sizeof(c->local);
-	if (getsockname(fd, &c->local.sa, &len) < 0) {
-		snprintf(why, size, "fd %d has no local address: %s", fd,
-		    strerror(errno));
-		return -ENOTCONN;
-	}
+	if ((r = check_ip(fd, SOCK_STREAM, c, why, size)) < 0)
+		return r;
 	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
 		if (c->inetd) {
 			snprintf(why, size, "standard input is a listening "

@@ -187,46 +187,6 @@ parse_count(const char *v, unsigned *ret)
 	return 0;
 }
 
-static int
-set_max_connections(struct settings *s, const char *v, const char **why)
-{
-	if (parse_count(v, &s->max_connections) < 0) {
-		*why = "expected a number of connections from 1 to 65536";
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int
-set_max_per_source(struct settings *s, const char *v, const char **why)
-{
-	if (parse_count(v, &s->max_per_source) < 0) {
-		*why = "expected a number of connections from 1 to 65536";
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int
-set_max_flows(struct settings *s, const char *v, const char **why)
-{
-	if (parse_count(v, &s->max_flows) < 0) {
-		*why = "expected a number of flows from 1 to 65536";
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int
-set_max_flows_per_source(struct settings *s, const char *v, const char **why)
-{
-	if (parse_count(v, &s->max_flows_per_source) < 0) {
-		*why = "expected a number of flows from 1 to 65536";
-		return -EINVAL;
-	}
-	return 0;
-}
-
 #define FIELD(f)	offsetof(struct settings, f), sizeof(((struct settings *)0)->f)
 
 /* Which relays a setting means something to. */
@@ -246,39 +206,45 @@ static const struct {
 	const char	*name;
 	unsigned	 flag;
 	size_t		 offset, size;
+	/* NULL: a count from 1 to 65536, 'what' of them (connections). */
 	int		(*parse)(struct settings *, const char *, const char **);
+	const char	*count_why;
 	unsigned	 protos;
 	const char	*elsewhere;	/* why not for the other protocol */
 } settings_table[] = {
-	{ "target",	     SET_TARGET, FIELD(target), set_target, FOR_BOTH,
+	{ "target",	     SET_TARGET, FIELD(target), set_target, NULL, FOR_BOTH,
 	    NULL },
 	{ "connect-timeout", SET_CONNECT_TIMEOUT, FIELD(connect_timeout),
-	    set_connect_timeout, FOR_BOTH, NULL },
+	    set_connect_timeout, NULL, FOR_BOTH, NULL },
 	{ "idle-timeout",    SET_IDLE_TIMEOUT, FIELD(idle_timeout),
-	    set_idle_timeout, FOR_BOTH, NULL },
+	    set_idle_timeout, NULL, FOR_BOTH, NULL },
 	{ "keepalive",	     SET_KEEPALIVE, FIELD(keepalive), set_keepalive,
-	    FOR_TCP, "keepalive= is for TCP: a UDP flow ends after its "
+	    NULL, FOR_TCP, "keepalive= is for TCP: a UDP flow ends after its "
 	    "idle-timeout=" },
 	{ "proxy-protocol",  SET_PROXY_PROTOCOL, FIELD(proxy_protocol),
-	    set_proxy_protocol, FOR_TCP, "proxy-protocol= is for TCP: v6fwd "
-	    "sends no PROXY header over UDP (few UDP services read one); "
+	    set_proxy_protocol, NULL, FOR_TCP, "proxy-protocol= is for TCP: "
+	    "v6fwd sends no PROXY header over UDP (few UDP services read one); "
 	    "map-source= tells UDP clients apart" },
 	{ "map-source",	     SET_MAP_SOURCE, FIELD(map_source), set_map_source,
-	    FOR_BOTH, NULL },
+	    NULL, FOR_BOTH, NULL },
 	{ "map-source-pool", SET_MAP_POOL, FIELD(map_pool), set_map_pool,
-	    FOR_BOTH, NULL },
+	    NULL, FOR_BOTH, NULL },
 	{ "max-connections", SET_MAX_CONNECTIONS, FIELD(max_connections),
-	    set_max_connections, FOR_TCP, "max-connections= is for TCP: a UDP "
+	    NULL,
+	    "expected a number of connections from 1 to 65536", FOR_TCP, "max-connections= is for TCP: a UDP "
 	    "rule takes max-flows=" },
 	{ "max-connections-per-source", SET_MAX_PER_SOURCE,
-	    FIELD(max_per_source), set_max_per_source, FOR_TCP,
+	    FIELD(max_per_source), NULL,
+	    "expected a number of connections from 1 to 65536", FOR_TCP,
 	    "max-connections-per-source= is for TCP: a UDP rule takes "
 	    "max-flows-per-source=" },
-	{ "max-flows",	     SET_MAX_FLOWS, FIELD(max_flows), set_max_flows,
+	{ "max-flows",	     SET_MAX_FLOWS, FIELD(max_flows), NULL,
+	    "expected a number of flows from 1 to 65536",
 	    FOR_UDP, "max-flows= is for UDP (LISTEN PORT/udp): a TCP rule takes "
 	    "max-connections=" },
 	{ "max-flows-per-source", SET_MAX_FLOWS_PER_SOURCE,
-	    FIELD(max_flows_per_source), set_max_flows_per_source, FOR_UDP,
+	    FIELD(max_flows_per_source), NULL,
+	    "expected a number of flows from 1 to 65536", FOR_UDP,
 	    "max-flows-per-source= is for UDP (LISTEN PORT/udp): a TCP rule "
 	    "takes max-connections-per-source=" },
 };
@@ -297,7 +263,12 @@ settings_set(struct settings *s, const char *name, const char *value,
 			*why = "needs a value (NAME=VALUE)";
 			return -EINVAL;
 		}
-		if ((r = settings_table[i].parse(s, value, why)) < 0)
+		if (settings_table[i].parse)
+			r = settings_table[i].parse(s, value, why);
+		else if ((r = parse_count(value, (unsigned *)((char *)s +
+		    settings_table[i].offset))) < 0)
+			*why = settings_table[i].count_why;
+		if (r < 0)
 			return r;
 		s->set |= settings_table[i].flag;
 		return 0;
@@ -359,6 +330,8 @@ print_time(FILE *f, const char *name, uint64_t usec)
 void
 settings_print(const struct settings *s, FILE *f)
 {
+	size_t i;
+
 	if (s->set & SET_CONNECT_TIMEOUT)
 		print_time(f, "connect-timeout", s->connect_timeout);
 	if (s->set & SET_IDLE_TIMEOUT)
@@ -371,14 +344,11 @@ settings_print(const struct settings *s, FILE *f)
 	if (s->set & SET_MAP_SOURCE)
 		fprintf(f, s->map_source ? " map-source=%u" : " map-source=off",
 		    s->map_source);
-	if (s->set & SET_MAX_CONNECTIONS)
-		fprintf(f, " max-connections=%u", s->max_connections);
-	if (s->set & SET_MAX_PER_SOURCE)
-		fprintf(f, " max-connections-per-source=%u", s->max_per_source);
-	if (s->set & SET_MAX_FLOWS)
-		fprintf(f, " max-flows=%u", s->max_flows);
-	if (s->set & SET_MAX_FLOWS_PER_SOURCE)
-		fprintf(f, " max-flows-per-source=%u", s->max_flows_per_source);
+	for (i = 0; i < ELEMENTSOF(settings_table); i++)
+		if (!settings_table[i].parse && (s->set & settings_table[i].flag))
+			fprintf(f, " %s=%u", settings_table[i].name,
+			    *(const unsigned *)((const char *)s +
+			    settings_table[i].offset));
 	if (s->set & SET_MAP_POOL) {
 		struct in_addr a = { .s_addr = htonl(s->map_pool.addr) };
 		char buf[INET_ADDRSTRLEN];

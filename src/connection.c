@@ -139,21 +139,13 @@ static void
 confine(void)
 {
 	struct sandbox sb;
-	char what[64];
+	char what[64], line[160];
+	int prio;
 
 	sandbox_apply(&sb);
 	log_set_sandbox(sandbox_describe(&sb, what, sizeof(what)));
-	if (sb.seccomp_err)
-		log_warning("Confinement degraded: no seccomp filter (%s)%s%s%s,"
-		    " ignoring", sb.seccomp_err == EAFNOSUPPORT ?
-		    "none written for this architecture" :
-		    strerror(sb.seccomp_err), sb.landlock_err ?
-		    " and no Landlock (" : "", sb.landlock_err ?
-		    sandbox_landlock_why(sb.landlock_err) : "",
-		    sb.landlock_err ? ")" : "");
-	else if (sb.landlock_err)
-		log_notice("Confinement degraded: no Landlock (%s), seccomp "
-		    "alone, ignoring", sandbox_landlock_why(sb.landlock_err));
+	if (sandbox_degraded(&sb, &prio, line, sizeof(line)))
+		(void)log_full_errno(prio, 0, "%s", line);
 }
 
 static void

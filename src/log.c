@@ -117,6 +117,19 @@ fields_add(struct fields *f, const char *key, const char *fmt, ...)
 	f->len += (size_t)(n + m) + 1;
 }
 
+/* V6FWD_<what>_FROM_CLIENT and _FROM_TARGET. */
+static void
+fields_both_ways(struct fields *f, const char *what, uint64_t from_client,
+    uint64_t from_target)
+{
+	char key[48];
+
+	snprintf(key, sizeof(key), "V6FWD_%s_FROM_CLIENT", what);
+	fields_add(f, key, "%" PRIu64, from_client);
+	snprintf(key, sizeof(key), "V6FWD_%s_FROM_TARGET", what);
+	fields_add(f, key, "%" PRIu64, from_target);
+}
+
 static bool
 stderr_is_journal(void)
 {
@@ -451,15 +464,10 @@ log_flow(const struct log_flow *rec)
 	}
 	if (ctx.sandbox[0])
 		fields_add(&f, "V6FWD_SANDBOX", "%s", ctx.sandbox);
-	fields_add(&f, "V6FWD_DATAGRAMS_FROM_CLIENT", "%" PRIu64,
-	    rec->datagrams_from_client);
-	fields_add(&f, "V6FWD_DATAGRAMS_FROM_TARGET", "%" PRIu64,
+	fields_both_ways(&f, "DATAGRAMS", rec->datagrams_from_client,
 	    rec->datagrams_from_target);
-	fields_add(&f, "V6FWD_BYTES_FROM_CLIENT", "%" PRIu64, rec->from_client);
-	fields_add(&f, "V6FWD_BYTES_FROM_TARGET", "%" PRIu64, rec->from_target);
-	fields_add(&f, "V6FWD_DROPPED_FROM_CLIENT", "%" PRIu64,
-	    rec->dropped_from_client);
-	fields_add(&f, "V6FWD_DROPPED_FROM_TARGET", "%" PRIu64,
+	fields_both_ways(&f, "BYTES", rec->from_client, rec->from_target);
+	fields_both_ways(&f, "DROPPED", rec->dropped_from_client,
 	    rec->dropped_from_target);
 	fields_add(&f, "V6FWD_TARGET_ERRORS", "%" PRIu64, rec->target_errors);
 	fields_add(&f, "V6FWD_DURATION_USEC", "%" PRIu64, rec->duration);
@@ -498,8 +506,7 @@ log_connection(const struct log_record *rec)
 	fields_add(&f, "MESSAGE_ID", "%s", MESSAGE_ID_CONNECTION);
 	fields_add(&f, "PRIORITY", "%d", rec->priority);
 	fields_context(&f);
-	fields_add(&f, "V6FWD_BYTES_FROM_CLIENT", "%" PRIu64, rec->from_client);
-	fields_add(&f, "V6FWD_BYTES_FROM_TARGET", "%" PRIu64, rec->from_target);
+	fields_both_ways(&f, "BYTES", rec->from_client, rec->from_target);
 	fields_add(&f, "V6FWD_BYTES_UNDELIVERED", "%" PRIu64, rec->undelivered);
 	fields_add(&f, "V6FWD_DURATION_USEC", "%" PRIu64, rec->duration);
 	fields_add(&f, "V6FWD_END", "%s", rec->end);

@@ -52,6 +52,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -190,6 +191,26 @@ struct ll_net_port_attr {
 #endif
 
 /*
+ * The end of both allow-lists: the allocator, exit, and under sanitizers
+ * what their runtime calls to report (a sanitized build is never shipped).
+ * The memfd of a large journal record is named after the thread.
+ */
+#ifdef SANDBOX_ASAN
+#define PRCTL_NAME	ALLOW(__NR_prctl)
+#define SANITIZER_CALLS	, ALLOW_NOEXEC(__NR_mprotect), ALLOW(__NR_madvise), \
+	ALLOW(__NR_mremap), ALLOW(__NR_sigaltstack), ALLOW(__NR_rt_sigaction), \
+	ALLOW(__NR_getpid), ALLOW(__NR_gettid), ALLOW(__NR_tgkill), \
+	ALLOW(__NR_futex), ALLOW(__NR_sched_yield), ALLOW(__NR_getrlimit), \
+	ALLOW(__NR_prlimit64), ALLOW(__NR_fstat), ALLOW(__NR_newfstatat)
+#else
+#define PRCTL_NAME	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME)
+#define SANITIZER_CALLS
+#endif
+#define MEMORY_AND_EXIT	ALLOW(__NR_brk), ALLOW_NOEXEC(__NR_mmap), \
+	ALLOW(__NR_munmap), ALLOW(__NR_exit_group), ALLOW(__NR_exit) \
+	SANITIZER_CALLS
+
+/*
  * What relay.c and log.c (with libsystemd's sd_journal_sendv()) call once
  * the sockets are open, the most frequent first (the filter runs on every
  * call). write() is also the relay's: an urgent byte into its pipe. Not
@@ -234,33 +255,9 @@ static const struct sock_filter filter[] = {
 	 * with SCM_RIGHTS; the memfd's name is the thread's (PR_GET_NAME).
 	 */
 	ALLOW(__NR_memfd_create),
-#ifdef SANDBOX_ASAN
-	ALLOW(__NR_prctl),			/* the sanitizer's, too */
-#else
-	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME),
-#endif
+	PRCTL_NAME,
 	/* The C library's allocator, should a message need memory. */
-	ALLOW(__NR_brk),
-	ALLOW_NOEXEC(__NR_mmap),
-	ALLOW(__NR_munmap),
-	ALLOW(__NR_exit_group),
-	ALLOW(__NR_exit),
-#ifdef SANDBOX_ASAN
-	ALLOW_NOEXEC(__NR_mprotect),
-	ALLOW(__NR_madvise),
-	ALLOW(__NR_mremap),
-	ALLOW(__NR_sigaltstack),
-	ALLOW(__NR_rt_sigaction),
-	ALLOW(__NR_getpid),
-	ALLOW(__NR_gettid),
-	ALLOW(__NR_tgkill),
-	ALLOW(__NR_futex),
-	ALLOW(__NR_sched_yield),
-	ALLOW(__NR_getrlimit),
-	ALLOW(__NR_prlimit64),
-	ALLOW(__NR_fstat),
-	ALLOW(__NR_newfstatat),
-#endif
+	MEMORY_AND_EXIT,
 	RET(DENY),
 };
 
@@ -308,32 +305,8 @@ static const struct sock_filter udp_filter[] = {
 	ALLOW_SOCKET(__NR_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC),
 	ALLOW(__NR_memfd_create),
 	ALLOW_ARG(__NR_fcntl, 1, F_ADD_SEALS),
-#ifdef SANDBOX_ASAN
-	ALLOW(__NR_prctl),
-#else
-	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME),
-#endif
-	ALLOW(__NR_brk),
-	ALLOW_NOEXEC(__NR_mmap),
-	ALLOW(__NR_munmap),
-	ALLOW(__NR_exit_group),
-	ALLOW(__NR_exit),
-#ifdef SANDBOX_ASAN
-	ALLOW_NOEXEC(__NR_mprotect),
-	ALLOW(__NR_madvise),
-	ALLOW(__NR_mremap),
-	ALLOW(__NR_sigaltstack),
-	ALLOW(__NR_rt_sigaction),
-	ALLOW(__NR_getpid),
-	ALLOW(__NR_gettid),
-	ALLOW(__NR_tgkill),
-	ALLOW(__NR_futex),
-	ALLOW(__NR_sched_yield),
-	ALLOW(__NR_getrlimit),
-	ALLOW(__NR_prlimit64),
-	ALLOW(__NR_fstat),
-	ALLOW(__NR_newfstatat),
-#endif
+	PRCTL_NAME,
+	MEMORY_AND_EXIT,
 	RET(DENY),
 };
 
@@ -524,8 +497,8 @@ sandbox_describe(const struct sandbox *st, char *buf, size_t size)
 }
 
 /* Why there is no Landlock, in words an administrator can act on. */
-const char *
-sandbox_landlock_why(int err)
+static const char *
+landlock_why(int err)
 {
 	switch (err) {
 	case ENOSYS:
@@ -535,6 +508,33 @@ sandbox_landlock_why(int err)
 	default:
 		return strerror(err);
 	}
+}
+
+/*
+ * The line to log when a layer is missing ("Confinement degraded: ..."),
+ * with its priority in *prio; NULL when nothing is missing.
+ */
+const char *
+sandbox_degraded(const struct sandbox *st, int *prio, char *buf, size_t size)
+{
+	if (st->seccomp_err) {
+		*prio = LOG_WARNING;
+		snprintf(buf, size, "Confinement degraded: no seccomp filter "
+		    "(%s)%s%s%s, ignoring", st->seccomp_err == EAFNOSUPPORT ?
+		    "none written for this architecture" :
+		    strerror(st->seccomp_err), st->landlock_err ?
+		    " and no Landlock (" : "", st->landlock_err ?
+		    landlock_why(st->landlock_err) : "",
+		    st->landlock_err ? ")" : "");
+		return buf;
+	}
+	if (st->landlock_err) {
+		*prio = LOG_NOTICE;
+		snprintf(buf, size, "Confinement degraded: no Landlock (%s), "
+		    "seccomp alone, ignoring", landlock_why(st->landlock_err));
+		return buf;
+	}
+	return NULL;
 }
 
 /*

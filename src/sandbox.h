@@ -15,6 +15,6 @@ void	sandbox_apply(struct sandbox *);
 void	sandbox_apply_server(struct sandbox *);
 void	sandbox_apply_udp(struct sandbox *);
 const char *sandbox_describe(const struct sandbox *, char *, size_t);
-const char *sandbox_landlock_why(int);
+const char *sandbox_degraded(const struct sandbox *, int *, char *, size_t);
 
 #endif

@@ -34,18 +34,18 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "sandbox.h"
 #include "server.h"
 #include "signals.h"
 #include "sock.h"
+#include "source.h"
 #include "table.h"
 
 /* Connections taken per wake-up, so that reaping and signals keep up. */
 #define ACCEPT_BATCH		32
 /* After accept() or fork() ran out of something: wait before trying again. */
 #define BACKOFF			(100 * USEC_PER_MSEC)
-/* At most one message a second about connections past the limits. */
-#define RATELIMIT_INTERVAL	USEC_PER_SEC
 /* How often STATUS= may change. */
 #define STATUS_INTERVAL		(200 * USEC_PER_MSEC)
 /* How long the connections' processes get to end after SIGTERM. */
@@ -58,13 +58,6 @@
  */
 #define PREFORK			8
 
-/*
- * A source, as the per-source limit counts them: an IPv6 client by its /64
- * (one host or one site: a client holds a whole /64 and can use any address
- * in it, so counting addresses would limit nothing), an IPv4 client (also
- * v4-mapped) by its address.
- */
-#define SOURCE_KEY_SIZE		9	/* family (4 or 6), then the bytes */
 
 struct child {
 	pid_t		pid;			/* the key */
@@ -112,11 +105,6 @@ struct source {
 	unsigned	count;
 };
 
-struct ratelimit {
-	uint64_t	last;			/* when one was last logged */
-	unsigned	suppressed;		/* since then */
-};
-
 struct server {
 	int		 fd;
 	char		 name[ADDR_STRLEN];	/* "[::]:2000" */
@@ -133,62 +121,6 @@ struct server {
 	bool		 status_dirty;
 	struct ratelimit rl_full, rl_source, rl_accept, rl_fork;
 };
-
-static bool
-ratelimit_pass(struct ratelimit *rl, uint64_t now)
-{
-	if (rl->last && now - rl->last < RATELIMIT_INTERVAL) {
-		rl->suppressed++;
-		return false;
-	}
-	rl->last = now;
-	return true;
-}
-
-/* ", and 12 more in the last second" when some were not logged. */
-static const char *
-ratelimit_more(struct ratelimit *rl, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	if (rl->suppressed)
-		snprintf(buf, size, " (and %u more since the last message)",
-		    rl->suppressed);
-	rl->suppressed = 0;
-	return buf;
-}
-
-static void
-source_key(const union sockaddr_any *peer, uint8_t key[SOURCE_KEY_SIZE])
-{
-	memset(key, 0, SOURCE_KEY_SIZE);
-	if (peer->sa.sa_family == AF_INET6 &&
-	    !IN6_IS_ADDR_V4MAPPED(&peer->in6.sin6_addr)) {
-		key[0] = 6;
-		memcpy(key + 1, peer->in6.sin6_addr.s6_addr, 8);
-	} else if (peer->sa.sa_family == AF_INET6) {
-		key[0] = 4;
-		memcpy(key + 1, peer->in6.sin6_addr.s6_addr + 12, 4);
-	} else {
-		key[0] = 4;
-		memcpy(key + 1, &peer->in.sin_addr, 4);
-	}
-}
-
-/* "2001:db8::/64" or "192.0.2.1": a source as the limit counts it. */
-static const char *
-source_format(const union sockaddr_any *peer, char *buf, size_t size)
-{
-	union sockaddr_any a = *peer;
-
-	if (a.sa.sa_family == AF_INET6 &&
-	    !IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr)) {
-		memset(a.in6.sin6_addr.s6_addr + 8, 0, 8);
-		addr_host(&a, buf, size);
-		strncat(buf, "/64", size - strlen(buf) - 1);
-	} else
-		addr_host(&a, buf, size);
-	return buf;
-}
 
 static void
 status_update(struct server *s, uint64_t now)
@@ -361,7 +293,7 @@ take_one(struct server *s, uint64_t now)
 	uint8_t key[SOURCE_KEY_SIZE];
 	struct source *src;
 	struct child *ch;
-	char more[64], from[INET6_ADDRSTRLEN + 4];
+	char more[64];
 	pid_t pid;
 	int fd;
 
@@ -396,12 +328,8 @@ take_one(struct server *s, uint64_t now)
 	src = table_add(&s->sources, key);
 	if (src->count >= s->max_per_source) {
 		refuse(s, fd);
-		if (ratelimit_pass(&s->rl_source, now))
-			log_warning("Too many incoming connections (%u) from "
-			    "source %s, dropping connection%s",
-			    s->max_per_source, source_format(&peer, from,
-			    sizeof(from)), ratelimit_more(&s->rl_source, more,
-			    sizeof(more)));
+		source_too_many(&s->rl_source, now, "incoming connections",
+		    s->max_per_source, &peer, "dropping connection");
 		return true;
 	}
 	/* No idle process left (a burst): fork one for this connection. */

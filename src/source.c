@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include "log.h"
+#include "ratelimit.h"
 #include "source.h"
 
 void
@@ -39,4 +41,20 @@ source_format(const union sockaddr_any *peer, char *buf, size_t size)
 	} else
 		addr_host(&a, buf, size);
 	return buf;
+}
+
+/*
+ * "Too many incoming connections (256) from source 2001:db8::/64, dropping
+ * connection", at most once a second (a client can make it happen).
+ */
+void
+source_too_many(struct ratelimit *rl, uint64_t now, const char *what,
+    unsigned max, const union sockaddr_any *peer, const char *action)
+{
+	char from[SOURCE_STRLEN], more[64];
+
+	if (ratelimit_pass(rl, now))
+		log_warning("Too many %s (%u) from source %s, %s%s", what, max,
+		    source_format(peer, from, sizeof(from)), action,
+		    ratelimit_more(rl, more, sizeof(more)));
 }

@@ -14,4 +14,8 @@
 void		source_key(const union sockaddr_any *, uint8_t [SOURCE_KEY_SIZE]);
 const char	*source_format(const union sockaddr_any *, char *, size_t);
 
+struct ratelimit;
+void		source_too_many(struct ratelimit *, uint64_t, const char *,
+		    unsigned, const union sockaddr_any *, const char *);
+
 #endif

@@ -532,7 +532,7 @@ flow_get(struct udp *u, const struct flow_key *key,
 	struct flow *f;
 	struct epoll_event ev;
 	uint8_t skey[SOURCE_KEY_SIZE];
-	char more[64], who[ADDR_STRLEN], from[SOURCE_STRLEN];
+	char more[64], who[ADDR_STRLEN];
 	const char *step;
 	int fd;
 
@@ -543,12 +543,8 @@ flow_get(struct udp *u, const struct flow_key *key,
 	source_key(&peer, skey);
 	src = table_find(&u->sources, skey);
 	if (src && src->count >= u->max_per_source) {
-		if (ratelimit_pass(&u->rl_source, now))
-			log_warning("Too many flows (%u) from source %s, "
-			    "dropping a datagram from a new client%s",
-			    u->max_per_source, source_format(&peer, from,
-			    sizeof(from)), ratelimit_more(&u->rl_source, more,
-			    sizeof(more)));
+		source_too_many(&u->rl_source, now, "flows", u->max_per_source,
+		    &peer, "dropping a datagram from a new client");
 		return NULL;
 	}
 	if (u->nflows >= u->max) {
@@ -642,47 +638,33 @@ icmp_errno(int err)
 static const char *
 icmp_name(const struct sock_extended_err *ee)
 {
-	if (ee->ee_origin == SO_EE_ORIGIN_ICMP) {
-		if (ee->ee_type == 11)
-			return "time exceeded";
-		if (ee->ee_type != 3)
-			return "ICMP error";
-		switch (ee->ee_code) {
-		case 0:
-			return "network unreachable";
-		case 1:
-			return "host unreachable";
-		case 3:
-			return "port unreachable";
-		case 4:
-			return "fragmentation needed";
-		case 9:
-		case 10:
-		case 13:
-			return "administratively prohibited";
-		}
-		return "destination unreachable";
-	}
-	if (ee->ee_origin == SO_EE_ORIGIN_ICMP6) {
-		if (ee->ee_type == 2)
-			return "packet too big";
-		if (ee->ee_type == 3)
-			return "time exceeded";
-		if (ee->ee_type != 1)
-			return "ICMPv6 error";
-		switch (ee->ee_code) {
-		case 0:
-			return "no route";
-		case 1:
-			return "administratively prohibited";
-		case 3:
-			return "address unreachable";
-		case 4:
-			return "port unreachable";
-		}
-		return "destination unreachable";
-	}
-	return "local error";
+	/* Destination unreachable's codes (type 3; ICMPv6: type 1). */
+	static const char *const unreach[] = {
+		[0] = "network unreachable", [1] = "host unreachable",
+		[3] = "port unreachable", [4] = "fragmentation needed",
+		[9] = "administratively prohibited",
+		[10] = "administratively prohibited",
+		[13] = "administratively prohibited",
+	};
+	static const char *const unreach6[] = {
+		[0] = "no route", [1] = "administratively prohibited",
+		[3] = "address unreachable", [4] = "port unreachable",
+	};
+	bool v6 = ee->ee_origin == SO_EE_ORIGIN_ICMP6;
+	const char *const *codes = v6 ? unreach6 : unreach;
+	size_t n = v6 ? ELEMENTSOF(unreach6) : ELEMENTSOF(unreach);
+
+	if (!v6 && ee->ee_origin != SO_EE_ORIGIN_ICMP)
+		return "local error";
+	/* Time exceeded is 11 in ICMP, 3 in ICMPv6; too big only in v6. */
+	if (ee->ee_type == (v6 ? 3 : 11))
+		return "time exceeded";
+	if (v6 && ee->ee_type == 2)
+		return "packet too big";
+	if (ee->ee_type != (v6 ? 1 : 3))
+		return v6 ? "ICMPv6 error" : "ICMP error";
+	return ee->ee_code < n && codes[ee->ee_code] ? codes[ee->ee_code] :
+	    "destination unreachable";
 }
 
 /*
@@ -1401,21 +1383,14 @@ static const char *
 confine(char *what, size_t size)
 {
 	struct sandbox sb;
+	char line[160];
+	int prio;
 
 	sandbox_apply_udp(&sb);
 	sandbox_describe(&sb, what, size);
 	log_set_sandbox(what);
-	if (sb.seccomp_err)
-		log_warning("Confinement degraded: no seccomp filter (%s)%s%s%s,"
-		    " ignoring", sb.seccomp_err == EAFNOSUPPORT ?
-		    "none written for this architecture" :
-		    strerror(sb.seccomp_err), sb.landlock_err ?
-		    " and no Landlock (" : "", sb.landlock_err ?
-		    sandbox_landlock_why(sb.landlock_err) : "",
-		    sb.landlock_err ? ")" : "");
-	else if (sb.landlock_err)
-		log_notice("Confinement degraded: no Landlock (%s), seccomp "
-		    "alone, ignoring", sandbox_landlock_why(sb.landlock_err));
+	if (sandbox_degraded(&sb, &prio, line, sizeof(line)))
+		(void)log_full_errno(prio, 0, "%s", line);
 	return what;
 }
 
