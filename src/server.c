@@ -50,55 +50,10 @@
 #define STATUS_INTERVAL		(200 * USEC_PER_MSEC)
 /* How long the connections' processes get to end after SIGTERM. */
 #define STOP_WAIT		(5 * USEC_PER_SEC)
-/*
- * Processes forked ahead of time, each waiting for one connection: fork()
- * is the largest cost of a connection here (about 0.1 to 0.2 ms with
- * libsystemd's libraries mapped), and this takes it off the path a client
- * waits on. Each takes one connection and is replaced once it has.
- */
-#define PREFORK			8
-
-
 struct child {
 	pid_t		pid;			/* the key */
-	uint8_t		source[SOURCE_KEY_SIZE];	/* zero while idle */
+	uint8_t		source[SOURCE_KEY_SIZE];
 };
-
-/* A process forked ahead, and our end of the socket it waits on. */
-struct idle {
-	pid_t		pid;
-	int		sock;
-};
-
-/* What an idle process is sent with the connection's fd. */
-struct handoff {
-	union sockaddr_any	peer;
-	uint64_t		start;
-};
-
-/* A message of one struct handoff and room for one fd. */
-struct handoff_msg {
-	struct handoff	h;
-	struct iovec	iov;
-	struct msghdr	mh;
-	union {
-		struct cmsghdr	align;
-		/* CMSG_SPACE(sizeof(int)), which not every compiler folds */
-		char		buf[sizeof(struct cmsghdr) + 2 * sizeof(size_t)];
-	} control;
-};
-
-static void
-handoff_msg_init(struct handoff_msg *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->iov.iov_base = &m->h;
-	m->iov.iov_len = sizeof(m->h);
-	m->mh.msg_iov = &m->iov;
-	m->mh.msg_iovlen = 1;
-	m->mh.msg_control = m->control.buf;
-	m->mh.msg_controllen = CMSG_SPACE(sizeof(int));
-}
 
 struct source {
 	uint8_t		key[SOURCE_KEY_SIZE];
@@ -114,8 +69,6 @@ struct server {
 	struct table	 children, sources;
 	unsigned	 active;		/* connections being served */
 	uint64_t	 served, refused;
-	struct idle	 idle[PREFORK > 0 ? PREFORK : 1];
-	unsigned	 nidle;
 	uint64_t	 paused_until;		/* back-off, or 0 */
 	uint64_t	 status_at;		/* when STATUS= last changed */
 	bool		 status_dirty;
@@ -166,47 +119,14 @@ serve_one(struct server *s, int fd, const union sockaddr_any *peer,
 }
 
 /*
- * What a forked process does first: it keeps nothing of the server's but
- * what one connection needs (not the listening socket, not the sockets of
- * the other idle processes).
+ * What a connection's process does first: it keeps nothing of the
+ * server's but what one connection needs (not the listening socket).
  */
 static void
 child_begin(struct server *s)
 {
-	unsigned i;
-
 	(void)close(s->fd);
-	for (i = 0; i < s->nidle; i++)
-		(void)close(s->idle[i].sock);
 	signals_forget_children();
-}
-
-/*
- * An idle process: waits for its connection on sock, then serves it. The
- * server closing its end (or SIGTERM) ends it unused.
- */
-static void __attribute__((noreturn))
-wait_for_connection(struct server *s, int sock)
-{
-	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-	struct handoff_msg m;
-	struct cmsghdr *cm;
-	ssize_t n;
-	int fd = -1;
-
-	(void)prctl(PR_SET_NAME, "v6fwd-idle", 0, 0, 0);
-	while (ppoll(&pfd, 1, NULL, &s->waitmask) < 0)
-		if (errno != EINTR || signals_terminated())
-			_exit(EXIT_OK);
-	handoff_msg_init(&m);
-	n = recvmsg(sock, &m.mh, MSG_CMSG_CLOEXEC);
-	cm = CMSG_FIRSTHDR(&m.mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-	if (n != (ssize_t)sizeof(m.h) || fd < 0)
-		_exit(EXIT_OK);
-	(void)close(sock);
-	serve_one(s, fd, &m.h.peer, m.h.start);
 }
 
 /* fork() failed: pause, and say so at most once a second. */
@@ -220,68 +140,6 @@ fork_failed(struct server *s, uint64_t now, int err, const char *what)
 		(void)log_error_errno(err, "Failed to fork %s: %m; pausing for "
 		    "100 ms%s", what, ratelimit_more(&s->rl_fork, more,
 		    sizeof(more)));
-}
-
-/* Forks one idle process; returns false when fork() fails now. */
-static bool
-prefork_one(struct server *s, uint64_t now)
-{
-	struct child *ch;
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		goto fail;
-	pid = fork();
-	if (pid < 0) {
-		(void)close(sv[0]);
-		(void)close(sv[1]);
-		goto fail;
-	}
-	if (pid == 0) {
-		child_begin(s);
-		(void)close(sv[0]);
-		wait_for_connection(s, sv[1]);
-	}
-	(void)close(sv[1]);
-	ch = table_add(&s->children, &pid);
-	memset(ch->source, 0, sizeof(ch->source));
-	s->idle[s->nidle].pid = pid;
-	s->idle[s->nidle].sock = sv[0];
-	s->nidle++;
-	return true;
-fail:
-	fork_failed(s, now, errno, "a process for the next connection");
-	return false;
-}
-
-/* Gives fd to an idle process; returns its PID, or 0 if none took it. */
-static pid_t
-hand_off(struct server *s, int fd, const union sockaddr_any *peer,
-    uint64_t start)
-{
-	struct handoff_msg m;
-	struct cmsghdr *cm;
-	struct idle id;
-	ssize_t n;
-
-	handoff_msg_init(&m);
-	m.h.peer = *peer;
-	m.h.start = start;
-	cm = CMSG_FIRSTHDR(&m.mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
-	while (s->nidle > 0) {
-		id = s->idle[--s->nidle];
-		n = sendmsg(id.sock, &m.mh, MSG_NOSIGNAL);
-		(void)close(id.sock);
-		if (n == (ssize_t)sizeof(m.h))
-			return id.pid;
-		/* It died: reap() removes it. Try the next. */
-	}
-	return 0;
 }
 
 /* Takes one connection; returns false when there is none to take now. */
@@ -332,8 +190,7 @@ take_one(struct server *s, uint64_t now)
 		    s->max_per_source, &peer, "dropping connection");
 		return true;
 	}
-	/* No idle process left (a burst): fork one for this connection. */
-	if (!(pid = hand_off(s, fd, &peer, now)) && (pid = fork()) < 0) {
+	if ((pid = fork()) < 0) {
 		int err = errno;
 
 		if (src->count == 0)
@@ -364,23 +221,9 @@ reap(struct server *s)
 	int status;
 	pid_t pid;
 
-	static const uint8_t none[SOURCE_KEY_SIZE];
-	unsigned i;
-
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (!(ch = table_find(&s->children, &pid)))
 			continue;
-		if (memcmp(ch->source, none, sizeof(none)) == 0) {
-			/* An idle one: it had no connection. */
-			for (i = 0; i < s->nidle; i++)
-				if (s->idle[i].pid == pid) {
-					(void)close(s->idle[i].sock);
-					s->idle[i] = s->idle[--s->nidle];
-					break;
-				}
-			table_remove(&s->children, ch);
-			continue;
-		}
 		if ((src = table_find(&s->sources, ch->source)) &&
 		    --src->count == 0)
 			table_remove(&s->sources, src);
@@ -474,7 +317,6 @@ server_run(const struct connection_opts *o, int fd,
 	    s.name);
 	while (!signals_terminated()) {
 		uint64_t now = clock_usec(), wake = UINT64_MAX;
-		bool refill = s.nidle < PREFORK && s.paused_until <= now;
 		struct timespec ts;
 
 		if (signals_children_exited())
@@ -485,9 +327,6 @@ server_run(const struct connection_opts *o, int fd,
 			wake = s.status_at + STATUS_INTERVAL;
 		if (s.paused_until > now && s.paused_until < wake)
 			wake = s.paused_until;
-		/* While the pool is short, only look: a fork comes next. */
-		if (refill)
-			wake = now;
 		pfd.fd = s.paused_until > now ? -1 : fd;
 		ts = clock_timespec(wake > now ? wake - now : 0);
 		n = ppoll(&pfd, 1, wake == UINT64_MAX ? NULL : &ts, &s.waitmask);
@@ -495,8 +334,7 @@ server_run(const struct connection_opts *o, int fd,
 			now = clock_usec();
 			for (i = 0; i < ACCEPT_BATCH && take_one(&s, now); i++)
 				;
-		} else if (refill)
-			(void)prefork_one(&s, now);
+		}
 	}
 	log_info("Terminated: stopping %u connections", s.active);
 	stop(&s);

@@ -140,7 +140,7 @@ relay() {
 log_has() { wait_until "${2:-50}" grep -Eq -- "$1" "$T/relay.log"; }
 
 # instances: the PIDs of the processes relaying a connection now (a
-# server's idle processes, v6fwd-idle, are not).
+# server's connection processes are named v6fwd-conn).
 instances() {
 	if [ "$MODE" = served ]; then
 		pgrep -P "$RELAY_PID" -x v6fwd-conn
