@@ -571,7 +571,7 @@ relay_drain(struct relay *r, enum relay_end end, uint64_t *last,
 		if (*last + stall - now < tick)
 			tick = *last + stall - now;
 		ts = clock_timespec(tick);
-		if (ppoll(NULL, 0, &ts, sigmask) < 0 && errno == EINTR &&
+		if (signals_ppoll(NULL, 0, &ts, sigmask) < 0 && errno == EINTR &&
 		    signals_terminated())
 			return RELAY_SIGNAL;
 		tick = tick * 2 < DRAIN_TICK_LAST ? tick * 2 : DRAIN_TICK_LAST;
@@ -673,7 +673,7 @@ relay_run(int client_fd, int target_fd, const struct relay_opts *o,
 			ts = clock_timespec(end - now);
 			tsp = &ts;
 		}
-		n = ppoll(pfd, 2, tsp, sigmask);
+		n = signals_ppoll(pfd, 2, tsp, sigmask);
 		if (n < 0) {
 			if (errno == EINTR && signals_terminated()) {
 				res->end = RELAY_SIGNAL;

@@ -83,7 +83,7 @@ await(int fd, struct answer *a, uint64_t timeout, const sigset_t *waitmask)
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		ts = clock_timespec(deadline - now);
-		r = ppoll(&pfd, 1, &ts, waitmask);
+		r = signals_ppoll(&pfd, 1, &ts, waitmask);
 		if (r > 0)
 			break;
 		if (r < 0 && errno == EINTR && signals_terminated())

@@ -329,7 +329,8 @@ server_run(const struct connection_opts *o, int fd,
 			wake = s.paused_until;
 		pfd.fd = s.paused_until > now ? -1 : fd;
 		ts = clock_timespec(wake > now ? wake - now : 0);
-		n = ppoll(&pfd, 1, wake == UINT64_MAX ? NULL : &ts, &s.waitmask);
+		n = signals_ppoll(&pfd, 1, wake == UINT64_MAX ? NULL : &ts,
+		    &s.waitmask);
 		if (n > 0 && (pfd.revents & POLLIN)) {
 			now = clock_usec();
 			for (i = 0; i < ACCEPT_BATCH && take_one(&s, now); i++)

@@ -3,13 +3,16 @@
  * They are blocked except inside the calls that wait (ppoll() with the mask
  * signals_setup() returns, and the bounded log writes of log.c), which
  * unblock them atomically: so a signal can only arrive while we wait, and
- * can never be missed between a check and the wait.
+ * can never be missed between a check and the wait. One that arrives in a
+ * log write is caught there and leaves only the flag: every wait goes
+ * through signals_ppoll(), which looks at the flag first.
  *
  * SIGPIPE is ignored: a write to a reset peer must be an EPIPE we can log,
  * not a silent death. SIGALRM ends a log write that would block (log.c);
  * like the others it is installed without SA_RESTART, so that it interrupts
  * the call it arrives in.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -61,6 +64,24 @@ signals_setup(sigset_t *waitmask)
 	(void)sigprocmask(SIG_BLOCK, &block, waitmask);
 	for (i = 0; i < ELEMENTSOF(term); i++)
 		(void)sigdelset(waitmask, term[i]);
+}
+
+/*
+ * ppoll() with the termination signals unblocked, unless one was caught
+ * already (in a log write): then -1 with EINTR at once, as if it had come
+ * during the wait. Without this a SIGTERM that interrupted a log message
+ * would be forgotten by the wait after it (seen under valgrind, where the
+ * sandbox's degraded warning comes between connect and relay).
+ */
+int
+signals_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+    const sigset_t *waitmask)
+{
+	if (terminated) {
+		errno = EINTR;
+		return -1;
+	}
+	return ppoll(fds, n, timeout, waitmask);
 }
 
 /* The termination signal received, or 0. */

@@ -199,7 +199,7 @@ target_connect(const union sockaddr_any *addr,
 			goto err;
 		}
 		ts = clock_timespec(deadline - now);
-		r = ppoll(&pfd, 1, &ts, waitmask);
+		r = signals_ppoll(&pfd, 1, &ts, waitmask);
 		if (r > 0)
 			break;
 		if (r < 0 && errno == EINTR && signals_terminated()) {

@@ -6,7 +6,10 @@
 # whose target refuses gets its RST at once, well before the instance gives
 # up its log write, and the instance then exits within its 1 s log budget;
 # (2) after a clean relay the instance exits within about 1 s; (3) SIGTERM
-# during a blocked log write ends the instance at once.
+# during a blocked log write ends the instance at once; (4) so does one
+# during a message before the relay (an IPv4 client with --map-source is
+# told about, then connected): the signal the write caught must not be
+# forgotten by the waits after it (the connect, the relay).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 in_private_net "$@"
@@ -18,18 +21,22 @@ echo "journald stand-in holds $JOURNAL_QUEUED datagrams" \
 	"(net.unix.max_dgram_qlen $(cat /proc/sys/net/unix/max_dgram_qlen)); the FIFO" \
 	"$(awk '{ print $2 }' "$T/fifo.out") bytes"
 
-# start_fifo PORT [v6fwd arguments]: v6fwd with its own stderr, the FIFO
-# (exec keeps LISTEN_PID right).
+# listen_on PORT|ADDR:PORT: where the relay listens, [::1] by default.
+# shellcheck disable=SC2317 # called by start_$logger
+listen_on() { if [[ $1 == *:* ]]; then echo "$1"; else echo "[::1]:$1"; fi; }
+
+# start_fifo PORT|ADDR:PORT [v6fwd arguments]: v6fwd with its own stderr,
+# the FIFO (exec keeps LISTEN_PID right).
 # shellcheck disable=SC2317,SC2016 # called as start_$logger; $1 is bash's
 start_fifo() {
-	activate "[::1]:$1" -- bash -c 'exec 2>"$1"; shift; exec "$@"' bash \
+	activate "$(listen_on "$1")" -- bash -c 'exec 2>"$1"; shift; exec "$@"' bash \
 		"$FIFO" "$V6FWD" "${@:2}"
 }
-# start_journal PORT [v6fwd arguments]: v6fwd logging to the journal.
+# start_journal PORT|ADDR:PORT [v6fwd arguments]: v6fwd logging to the journal.
 # shellcheck disable=SC2317 # called as start_$logger
 start_journal() {
 	: >"$T/relay.log"
-	activate "[::1]:$1" -E "JOURNAL_STREAM=$(journal_stream "$T/relay.log")" \
+	activate "$(listen_on "$1")" -E "JOURNAL_STREAM=$(journal_stream "$T/relay.log")" \
 		-- "$V6FWD" "${@:2}"
 }
 
@@ -111,6 +118,27 @@ for logger in fifo journal; do
 	echo "$logger, blocked log write: gone ${GONE_MS} ms after SIGTERM"
 	check "$logger: SIGTERM during a blocked log write ends it at once (${GONE_MS} ms)" \
 		test "$st" -eq 0 -a "$GONE_MS" -le 500
+	stop_relay
+
+	# (4) SIGTERM in a message before the relay, from an IPv4 client.
+	port=$(free_port) || exit 1
+	"start_$logger" "127.0.0.1:$port" --map-source "127.0.0.1:$BACKEND_PORT" || exit 1
+	client_bg early expect-end --host 127.0.0.1 --expect rst
+	pid=$(instance) || { fail "$logger: instance started" "none"; continue; }
+	if ! blocked "$pid"; then
+		fail "$logger: early SIGTERM: instance blocked in its log write" "it was not"
+		stop_relay
+		continue
+	fi
+	kill -TERM "$pid"
+	wait_gone "$pid" 3000
+	st=$?
+	wait_until 50 test -s "$T/early.end"
+	read -r rc _ <"$T/early.end"
+	echo "$logger, blocked message before the relay: gone ${GONE_MS} ms after SIGTERM"
+	check "$logger: SIGTERM during a message before the relay ends it at once (${GONE_MS} ms)" \
+		test "$st" -eq 0 -a "$GONE_MS" -le 500
+	check "$logger: early SIGTERM: the client gets a RST ($(cat "$T/early.out"))" test "$rc" -eq 0
 	stop_relay
 done
 finish
