@@ -73,7 +73,12 @@ tests/journal-shim.so: tests/journal-shim.c
 	$(CC) $(BASE_CFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) -shared -fPIC \
 		-o $@ tests/journal-shim.c -ldl
 
-check: v6fwd tests/unit tests/relay-stall tests/journal-shim.so
+# make bench's load generator, for the tests that need a steady flood.
+tests/v6load: bench/v6load.c
+	$(CC) $(BASE_CFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) -pthread \
+		-o $@ bench/v6load.c
+
+check: v6fwd tests/unit tests/relay-stall tests/journal-shim.so tests/v6load
 	tests/run
 
 deps:
@@ -161,7 +166,7 @@ deb:
 	@ls $(DISTDIR)/*.deb
 
 clean:
-	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall tests/journal-shim.so \
+	rm -f v6fwd $(OBJS) tests/unit tests/relay-stall tests/journal-shim.so tests/v6load \
 		$(FUZZERS)
 	rm -rf $(DISTDIR)
 

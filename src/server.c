@@ -319,8 +319,12 @@ server_run(const struct connection_opts *o, int fd,
 		uint64_t now = clock_usec(), wake = UINT64_MAX;
 		struct timespec ts;
 
-		if (signals_children_exited())
-			reap(&s);
+		/*
+		 * Every turn, not only after a SIGCHLD: a ppoll() that
+		 * returns with the listener ready leaves the signal pending,
+		 * undelivered, and under a steady flood it would stay so.
+		 */
+		reap(&s);
 		status_update(&s, now);
 		/* Asleep when idle; awake for a STATUS= due, or a pause's end. */
 		if (s.status_dirty)

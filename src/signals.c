@@ -19,7 +19,7 @@
 #include "macro.h"
 #include "signals.h"
 
-static volatile sig_atomic_t terminated, child_exited;
+static volatile sig_atomic_t terminated;
 
 static void
 on_terminate(int sig)
@@ -33,11 +33,11 @@ on_alarm(int sig)
 	(void)sig;
 }
 
+/* Only interrupts the wait: the server reaps on every turn. */
 static void
 on_child(int sig)
 {
 	(void)sig;
-	child_exited = 1;
 }
 
 /* Fills waitmask: the current mask without the termination signals. */
@@ -92,7 +92,7 @@ signals_terminated(void)
 }
 
 /*
- * For a server: SIGCHLD, too, is blocked but while waiting, and noted, so
+ * For a server: SIGCHLD, too, is blocked but while waiting, so
  * that an exited child interrupts the wait. Takes it out of waitmask.
  */
 void
@@ -124,15 +124,4 @@ signals_forget_children(void)
 	(void)sigemptyset(&block);
 	(void)sigaddset(&block, SIGCHLD);
 	(void)sigprocmask(SIG_UNBLOCK, &block, NULL);
-	child_exited = 0;
-}
-
-/* Whether a child exited since the last call. */
-bool
-signals_children_exited(void)
-{
-	bool r = child_exited;
-
-	child_exited = 0;
-	return r;
 }

@@ -12,6 +12,5 @@ int	signals_ppoll(struct pollfd *, nfds_t, const struct timespec *,
 	    const sigset_t *);
 void	signals_watch_children(sigset_t *);
 void	signals_forget_children(void);
-bool	signals_children_exited(void);
 
 #endif
