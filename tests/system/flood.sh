@@ -21,7 +21,10 @@
 # one's instances are gone. All clients come from ::1: the limits per
 # source (MaxConnectionsPerSource=256 of v6fwd@.socket, the served mode's
 # max-connections-per-source=256 per /64) are far above CLIENTS, so they
-# are left as installed. So that 16 clients can open tens of thousands of
+# are left as installed. But the served mode counts a connection until it
+# has reaped its process, so a server short of CPU can count more than
+# CLIENTS from one source; -p N sets the served port's
+# max-connections-per-source=N in its /etc/v6fwd.conf rule. So that 16 clients can open tens of thousands of
 # connections in seconds, the guest's network namespace (only it) gets
 # net.ipv4.ip_local_port_range=1024 65535 and net.ipv4.tcp_tw_reuse=1.
 #
@@ -50,10 +53,10 @@ per_source=
 usage="usage: $0 [-s SECONDS] [-c CLIENTS] [-r ROUNDS] [-p N]"
 while getopts s:c:r:p: o; do
 	case $o in
-	p) per_source=$OPTARG ;;
-	s) seconds=$OPTARG ;;
 	c) clients=$OPTARG ;;
+	p) per_source=$OPTARG ;;
 	r) rounds=$OPTARG ;;
+	s) seconds=$OPTARG ;;
 	*) echo "$usage" >&2; exit 2 ;;
 	esac
 done
