@@ -37,7 +37,10 @@
 # all (the clients run outside it). "pid1/conn" is PID 1's CPU from the
 # flood's start until its last instance is gone, per connection;
 # "settle" how long that took after the flood, in ms; "procs" the most
-# processes seen at once in the relay's services (sampled every 0.1 s). The
+# processes seen at once in the relay's services (sampled every 0.1 s),
+# and under it what they were waiting in at that moment; "zombies" the
+# most exited processes not yet collected by their parent (PID 1 for
+# per-conn, the server for served) at once. The
 # last line is the ratio served/per-conn of connections/s, with issue
 # 12's targets: at least 10, and PID 1 under 5% of a CPU while served.
 set -u
@@ -133,29 +136,63 @@ settled() {
 	[ "$(wc -l <"$GUEST_CGROUP/init.scope/cgroup.procs")" -le 1 ]
 }
 # v6load short's figure KEY from its line $1.
-# sample SLICE N: the most processes seen at once in SLICE's services,
-# sampled every 0.1 s, at most N times, until killed.
+# sample SLICE PARENT N: every 0.1 s, at most N times, until killed: the
+# most processes seen at once in SLICE's services, and what they were
+# waiting in then (comm:wchan=count, the three most frequent); the most
+# exited children of PARENT (a host PID) not yet collected by it.
 sample() {
-	local most=0 n i
-	trap 'echo "$most"; exit 0' TERM
-	for ((i = 0; i < $2; i++)); do
-		n=$(cat "$1"/*.service/cgroup.procs 2>/dev/null | wc -l)
-		((n > most)) && most=$n
+	local most=0 zmost=0 n z i p c w pids kids waits=
+	local -A seen
+	trap 'echo "$most $zmost $waits"; exit 0' TERM
+	for ((i = 0; i < $3; i++)); do
+		# shellcheck disable=SC2207 # PIDs: no spaces, no globs
+		pids=($(cat "$1"/*.service/cgroup.procs 2>/dev/null))
+		n=${#pids[@]}
+		if ((n > most)); then
+			most=$n
+			seen=()
+			for p in "${pids[@]}"; do
+				c="?" w="?"
+				read -r c 2>/dev/null <"/proc/$p/comm"
+				read -r w 2>/dev/null <"/proc/$p/wchan"
+				seen[$c:${w:-0}]=$((${seen[$c:${w:-0}]:-0} + 1))
+			done
+			waits=$(for k in "${!seen[@]}"; do echo "${seen[$k]} $k"; done |
+			    sort -rn | head -n 3 | awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $2, $1 }')
+		fi
+		z=0
+		read -r -a kids 2>/dev/null <"/proc/$2/task/$2/children"
+		for p in "${kids[@]}"; do
+			read -r c 2>/dev/null <"/proc/$p/stat" || continue
+			c=${c##*) }
+			[ "${c%% *}" = Z ] && z=$((z + 1))
+		done
+		((z > zmost)) && zmost=$z
 		sleep 0.1
 	done
-	echo "$most"
+	echo "$most $zmost $waits"
+}
+# server_pid: the host PID of the served mode's server.
+server_pid() {
+	local p pp
+	while read -r p; do
+		pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+		[ "$pp" = "$GUEST_PID" ] && { echo "$p"; return 0; }
+	done <"$cg/system-v6fwd\x2dserver.slice/v6fwd-server@$served_port.service/cgroup.procs"
+	return 1
 }
 fig() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
 share() { awk -v u="$1" -v t="$2" 'BEGIN { printf "%.1f", 100 * u / t }'; }
 
-# flood NAME PORT SLICE: one flood; appends its figures to $results.
+# flood NAME PORT SLICE PARENT: one flood; appends its figures to
+# $results, and what the relay's processes waited in to $peaks.
 flood() {
-	local name=$1 port=$2 slice=$cg/$3 t0 t1 t2 p0 p1 p2 j0 j1 r0 r1 g0 g1
-	local line conns wall sampler most
+	local name=$1 port=$2 slice=$cg/$3 parent=$4 t0 t1 t2 p0 p1 p2 j0 j1 r0 r1 g0 g1
+	local line conns wall sampler most zmost waits
 	guest_wait 300 0.1 settled || echo "# $name: instances of the last flood still there after 30 s"
 	t0=$(now_usec) p0=$(pid1_usec) j0=$(usage "$cg/systemd-journald.service")
 	r0=$(usage "$slice") g0=$(usage "$GUEST_CGROUP")
-	sample "$slice" $(((seconds + 60) * 10)) >"$GUEST_DIR/most" &
+	sample "$slice" "$parent" $(((seconds + 60) * 10)) >"$GUEST_DIR/most" &
 	sampler=$!
 	line=$(in_guest timeout $((seconds + 60)) "$GUEST_LIBEXEC/v6load" short ::1 \
 	    "$port" "$clients" $((seconds * 1000)))
@@ -163,13 +200,14 @@ flood() {
 	r1=$(usage "$slice") g1=$(usage "$GUEST_CGROUP")
 	kill "$sampler"
 	wait "$sampler"
-	most=$(cat "$GUEST_DIR/most")
+	read -r most zmost waits <"$GUEST_DIR/most"
 	guest_wait 600 0.1 settled || echo "# $name: instances still there 60 s after the flood"
 	t2=$(now_usec) p2=$(pid1_usec)
 	conns=$(fig "$line" conns)
 	[ -n "$conns" ] || die "$name: no figures from v6load: '$line'"
 	wall=$((t1 - t0))
-	results+=("$name $(fig "$line" rate) $(fig "$line" errors) $(fig "$line" p50_us) $(fig "$line" p99_us) $(share $((p1 - p0)) $wall) $(share $((j1 - j0)) $wall) $(share $((r1 - r0)) $wall) $(share $((g1 - g0)) $wall) $(((p2 - p0) / (conns > 0 ? conns : 1))) $(((t2 - t1) / 1000)) ${most:-0}")
+	results+=("$name $(fig "$line" rate) $(fig "$line" errors) $(fig "$line" p50_us) $(fig "$line" p99_us) $(share $((p1 - p0)) $wall) $(share $((j1 - j0)) $wall) $(share $((r1 - r0)) $wall) $(share $((g1 - g0)) $wall) $(((p2 - p0) / (conns > 0 ? conns : 1))) $(((t2 - t1) / 1000)) ${most:-0} ${zmost:-0}")
+	peaks+=("${waits:-none}")
 }
 
 # A first connection each, so that the served mode's server is up and
@@ -188,9 +226,11 @@ echo "# flood: $clients clients, $seconds s each, $rounds rounds alternating;" \
     "as PID 1, kernel $(uname -r), $(nproc) CPUs; load average" \
     "$(cut -d' ' -f1-3 /proc/loadavg) before${per_source:+; served: max-connections-per-source=$per_source}"
 echo "# CPU columns: % of one CPU during the flood; pid1/conn: PID 1's µs per connection until its instances are gone (settle, ms after the flood)"
-printf '%-9s %9s %7s %8s %8s %6s %8s %6s %6s %10s %7s %6s\n' config conn/s failed \
-    p50_ms p99_ms pid1% journald% relay% guest% pid1/conn settle procs
+spid=$(server_pid) || die "no v6fwd-server@$served_port.service process"
+printf '%-9s %9s %7s %8s %8s %6s %8s %6s %6s %10s %7s %6s %7s\n' config conn/s failed \
+    p50_ms p99_ms pid1% journald% relay% guest% pid1/conn settle procs zombies
 results=()
+peaks=()
 for ((r = 1; r <= rounds; r++)); do
 	if ((r % 2)); then
 		order=(per-conn served)
@@ -199,12 +239,13 @@ for ((r = 1; r <= rounds; r++)); do
 	fi
 	for name in "${order[@]}"; do
 		case $name in
-		per-conn) flood per-conn $per_port system-v6fwd.slice ;;
-		served) flood served $served_port 'system-v6fwd\x2dserver.slice' ;;
+		per-conn) flood per-conn $per_port system-v6fwd.slice "$GUEST_PID" ;;
+		served) flood served $served_port 'system-v6fwd\x2dserver.slice' "$spid" ;;
 		esac
-		awk '{ printf "%-9s %9.0f %7d %8.2f %8.2f %6s %8s %6s %6s %10s %7s %6s\n",
-		    $1, $2, $3, $4 / 1000, $5 / 1000, $6, $7, $8, $9, $10, $11, $12 }' \
+		awk '{ printf "%-9s %9.0f %7d %8.2f %8.2f %6s %8s %6s %6s %10s %7s %6s %7s\n",
+		    $1, $2, $3, $4 / 1000, $5 / 1000, $6, $7, $8, $9, $10, $11, $12, $13 }' \
 		    <<<"${results[${#results[@]} - 1]}"
+		echo "#   at the peak, waiting in: ${peaks[${#peaks[@]} - 1]}"
 	done
 done
 
@@ -220,9 +261,9 @@ for k in ("per-conn", "served"):
     m = med[k]
     print("median    %-9s %7.0f conn/s  failed %d  p50 %.2f ms  p99 %.2f ms"
           "  PID 1 %.1f%%  journald %.1f%%  relay %.1f%%  guest %.1f%%"
-          "  PID 1 %.0f us/conn  procs %.0f" % (k, m[0],
+          "  PID 1 %.0f us/conn  procs %.0f  zombies %.0f" % (k, m[0],
           sum(r[1] for r in rows[k]), m[2] / 1000, m[3] / 1000, m[4], m[5],
-          m[6], m[7], m[8], m[10]))
+          m[6], m[7], m[8], m[10], m[11]))
 ratio = med["served"][0] / med["per-conn"][0] if med["per-conn"][0] else 0
 print("served/per-conn %.1fx (target >= 10: %s); PID 1 during served %.1f%% "
       "of a CPU (target < 5: %s)" % (ratio, "met" if ratio >= 10 else "MISSED",
