@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/system/percon.sh: what each connection costs under systemd as PID 1.
 #
-# Usage: tests/system/percon.sh [-n COUNT] [-u] [DROPIN.conf...]
+# Usage: tests/system/percon.sh [-n COUNT] [-u] [-b NAME=BINARY]... [DROPIN.conf...]
 # PERCON_SETUP, if set, is a shell command run in the guest first.
 #
 # Boots the guest of tests/system/boot.sh (root, namespaces) and measures,
@@ -16,6 +16,12 @@
 #             shipped row stays drop-in free, the installed units are copied
 #             to v6fwd-NAME@.socket/.service and the drop-in goes to
 #             /etc/systemd/system/v6fwd-NAME@.service.d/.
+#   NAME      for each -b NAME=BINARY: the installed units again, copied
+#             to v6fwd-NAME@.socket/.service, with ExecStart= running
+#             BINARY (copied into the guest as /usr/local/sbin/v6fwd-NAME)
+#             instead: another build of v6fwd measured beside the
+#             installed one, such as one from before a change (issue 11:
+#             what linking libsystemd costs per connection).
 # The configurations alternate in the same run, one client each per round,
 # each round in a shuffled order, so that a busy machine weighs on all of
 # them alike. Before the next client, the previous instance must be gone
@@ -33,16 +39,28 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 count=200
 settle=(--settle '/sys/fs/cgroup/system.slice/system-*.slice/*.service')
-while getopts n:u o; do
+binaries=()
+usage="usage: $0 [-n COUNT] [-u] [-b NAME=BINARY]... [DROPIN.conf...]"
+while getopts b:n:u o; do
 	case $o in
+	b) binaries+=("$OPTARG") ;;
 	n) count=$OPTARG ;;
 	u) settle=() ;;
-	*) echo "usage: $0 [-n COUNT] [-u] [DROPIN.conf...]" >&2; exit 2 ;;
+	*) echo "$usage" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 for f in "$@"; do
 	[ -r "$f" ] || { echo "percon.sh: cannot read $f" >&2; exit 2; }
+done
+for b in "${binaries[@]}"; do
+	case ${b%%=*} in
+	"$b" | "" | *[!A-Za-z0-9_-]*)
+		echo "percon.sh: -b takes NAME=BINARY, NAME of letters, digits, - and _: '$b'" >&2
+		exit 2
+		;;
+	esac
+	[ -x "${b#*=}" ] || { echo "percon.sh: cannot run ${b#*=}" >&2; exit 2; }
 done
 
 if ! guest_boot; then
@@ -92,6 +110,22 @@ for f in "$@"; do
 	services+=("v6fwd-$name@probe.service")
 	ports+=("$port")
 done
+for b in "${binaries[@]}"; do
+	name=${b%%=*}
+	port=$((port + 1))
+	# Same unit files, another name, ExecStart= running the other binary.
+	if ! guest_copy_in "${b#*=}" "/usr/local/sbin/v6fwd-$name" ||
+	    ! in_guest chmod 0755 "/usr/local/sbin/v6fwd-$name"; then
+		die "cannot copy ${b#*=} into the guest"
+	fi
+	in_guest sh -c "sed 's/v6fwd@/v6fwd-$name@/g' /lib/systemd/system/v6fwd@.socket >$unitdir/v6fwd-$name@.socket &&
+	    sed 's|^ExecStart=[^ ]*|ExecStart=/usr/local/sbin/v6fwd-$name|' /lib/systemd/system/v6fwd@.service >$unitdir/v6fwd-$name@.service" ||
+	    die "cannot copy the installed units"
+	targets+=("$name=[::1]:$port")
+	sockets+=("v6fwd-$name@$port.socket")
+	services+=("v6fwd-$name@probe.service")
+	ports+=("$port")
+done
 in_guest systemctl daemon-reload || die "daemon-reload failed"
 in_guest systemd-run --quiet --unit=percon-backend -p LimitNOFILE=65536 \
     python3 "$GUEST_LIBEXEC/traffic.py" backend "${ports[@]}" ||
@@ -110,6 +144,10 @@ echo "# per-connection cost: $count sequential clients per configuration," \
     "connect() to first reply byte; systemd" \
     "$(in_guest systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')" \
     "as PID 1, kernel $(uname -r), $(nproc) CPUs"
+for b in "${binaries[@]}"; do
+	echo "# ${b%%=*}: ${b#*=}, $(in_guest ldd "/usr/local/sbin/v6fwd-${b%%=*}" |
+	    grep -q libsystemd || echo "not ")linked with libsystemd"
+done
 out=$(in_guest python3 "$GUEST_LIBEXEC/traffic.py" latency --count "$count" \
     "${settle[@]}" "${targets[@]}")
 rc=$?
