@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""bench/profile: where v6fwd's time and memory go, and what would change it.
+"""bench/profile: where v6fwd's time and memory go, and what changed them.
 
-Runs experimental builds of v6fwd (made by bench/profile from the committed
-sources, outside the tree) against the same backend as make bench:
-- the cost of one start: no-op programs (static, libc, libc+libsystemd)
-  and v6fwd --version in each build;
-- short connections per build (default, static, linked with libsystemd);
-- bulk per pipe size (F_SETPIPE_SZ 64 KiB, 256 KiB, 1 MiB, kernel default);
-- system calls per short connection (strace) and per GiB (perf tracepoints);
-- where the resident memory of one instance is (smaps).
+Runs the builds bench/profile made outside the tree against the same
+backend as make bench, in one run:
+- issue 11, the cost of linking libsystemd: v6fwd at the last commit before
+  it (--old) against HEAD, per start (--version, and no-op programs with
+  and without libsystemd) and per connection in the per-connection mode
+  (conn/s, first byte, relay CPU, memory);
+- the served mode (HEAD) with one layer of confinement left out each
+  (seccomp in the child, Landlock in the child, all of it), beside
+  fork+exit+wait alone and socket-proxyd, which forks nothing;
+- system calls per connection (strace) and the resident memory of one
+  instance by mapping (smaps).
 Medians of --reps repetitions, builds alternated as in make bench.
 """
 
@@ -53,140 +56,121 @@ def md_table(head, rows):
 
 # ---- start-up cost ----
 
-def startup(load, build, reps):
+def run_us(load, argv):
+    """µs per run: posix_spawn+wait of argv (v6load spawn), or argv's own
+    figure (forkloop)."""
+    cmd = argv if argv[0].endswith(("fork-libc", "fork-libsystemd")) else \
+        [load, "spawn", "1000"] + argv
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    kv = dict(x.split("=") for x in out.stdout.split())
+    return float(kv["us_per_run"])
+
+
+def startup(load, build, old, reps):
     progs = {
-        "no-op, static": [f"{build}/noop-static"],
         "no-op, libc": [f"{build}/noop-libc"],
         "no-op, libc + libsystemd": [f"{build}/noop-libsystemd"],
-        "v6fwd --version": [f"{build}/v6fwd-default", "--version"],
-        "v6fwd --version, static": [f"{build}/v6fwd-static", "--version"],
-        "v6fwd --version, + libsystemd": [f"{build}/v6fwd-libsystemd",
-                                          "--version"],
-        "no-op, musl static": [f"{build}/noop-musl"],
-        "v6fwd --version, musl static": [f"{build}/v6fwd-musl",
-                                         "--version"],
+        f"v6fwd --version, {old} (no libsystemd)":
+            [f"{build}/old/v6fwd", "--version"],
+        "v6fwd --version, HEAD (libsystemd)":
+            [f"{build}/new/v6fwd", "--version"],
     }
-    names = [n for n in progs if os.access(progs[n][0], os.X_OK)]
-
-    def one(name):
-        out = subprocess.run([load, "spawn", "1000"] + progs[name],
-                             capture_output=True, text=True, timeout=120)
-        kv = dict(x.split("=") for x in out.stdout.split())
-        return {"us": float(kv["us_per_run"])}
-    res = alternate(reps, names, one)
+    forks = {
+        "fork+exit+wait, libc": [f"{build}/fork-libc", "2000"],
+        "fork+exit+wait, libc + libsystemd":
+            [f"{build}/fork-libsystemd", "2000"],
+    }
+    allp = dict(progs, **forks)
+    res = alternate(reps, list(allp), lambda n: {"us": run_us(load,
+                                                               allp[n])})
     base = med(res["no-op, libc"]["us"])
     rows = [(n, f"{med(res[n]['us']):.0f}",
-             f"{med(res[n]['us']) - base:+.0f}") for n in names]
-    return md_table(["program (posix_spawn + wait, 1000 runs)",
-                     "µs per start", "vs libc no-op"], rows)
+             f"{med(res[n]['us']) - base:+.0f}") for n in progs]
+    fbase = med(res["fork+exit+wait, libc"]["us"])
+    frows = [(n, f"{med(res[n]['us']):.0f}",
+              f"{med(res[n]['us']) - fbase:+.0f}") for n in forks]
+    figures = {n: med(res[n]["us"]) for n in allp}
+    return (md_table(["program (posix_spawn + wait, 1000 runs)",
+                      "µs per start", "vs libc no-op"], rows) + "\n\n" +
+            md_table(["fork, child _exit(0), waitpid (2000 runs)",
+                      "µs per fork", "vs libc"], frows)), figures
 
 
-# ---- short connections per build ----
+# ---- short connections and memory per build ----
 
-def short_builds(load, build, cfgs, backend_port, reps, secs):
-    def one(c):
-        r = bench.test_short(c, load, 1, secs, backend_port)
-        r.update(bench.test_short(c, load, 16, secs, backend_port))
-        return r
-    res = alternate(reps, cfgs, one)
-    base = med(res["v6fwd-default"]["c1_rate"])
-    rows = []
-    for c in cfgs:
-        r = res[c.name]
-        rows.append((c.name, f"{med(r['c1_rate']):.0f}",
-                     f"{med(r['c1_rate']) / base:.2f}",
-                     f"{med(r['c16_rate']):.0f}",
-                     f"{med(r['c1_p50']):.0f}", f"{med(r['c1_p99']):.0f}"))
-    return md_table(["build", "conn/s c1", "vs default", "conn/s c16",
-                     "p50 µs c1", "p99 µs c1"], rows)
+RETRIED = []
 
 
-# ---- bulk per pipe size ----
-
-def perf_ok():
+def short(c, load, conc, secs, backend_port):
+    """test_short, run once more if over 1% of its connections failed (on a
+    machine this busy, now and then a burst does), and said in the
+    report."""
     try:
-        out = subprocess.run(["perf", "stat", "-x,", "-e",
-                              "syscalls:sys_enter_splice", "true"],
-                             capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.returncode == 0 and "not supported" not in out.stderr
+        return bench.test_short(c, load, conc, secs, backend_port)
+    except RuntimeError as e:
+        log(f"profile: {c.name} c{conc}: {e}; once more")
+        RETRIED.append(f"{c.name} c{conc} ({str(e).split(': ', 1)[1]})")
+        time.sleep(1)
+        return bench.test_short(c, load, conc, secs, backend_port)
 
 
-SYSCALL_EVENTS = ["splice", "ppoll", "ioctl", "shutdown"]
-
-
-def bulk_counted(c, load, direction, secs, backend_port, use_perf):
-    """test_bulk, with system calls of the relay counted by perf."""
-    if not use_perf or c.kind == "direct":
-        return bench.test_bulk(c, load, direction, secs, backend_port)
-    events = ",".join(f"syscalls:sys_enter_{e}" for e in SYSCALL_EVENTS)
-    out = os.path.join(tempfile.gettempdir(), f"v6perf.{os.getpid()}")
-    # perf follows the activator and every process it forks.
-    p = subprocess.Popen(["perf", "stat", "-x,", "-o", out, "-e", events,
-                          "-p", str(c.pid())], stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
-    try:
-        r = bench.test_bulk(c, load, direction, secs, backend_port)
-    finally:
-        p.send_signal(2)
-        p.wait(timeout=20)
-    counts = {}
-    with open(out) as f:
-        for line in f:
-            cols = line.strip().split(",")
-            if len(cols) > 2 and cols[2].startswith("syscalls:"):
-                try:
-                    counts[cols[2].split("_enter_")[1]] = int(cols[0])
-                except ValueError:
-                    pass
-    os.unlink(out)
-    gib = r[f"{direction}_gbps"] * 1e9 / 8 * secs / 2**30
-    for e in SYSCALL_EVENTS:
-        r[f"{direction}_{e}"] = counts.get(e, 0) / gib
+def measure(load, c, backend_port, secs):
+    r = short(c, load, 1, secs, backend_port)
+    r.update(short(c, load, 16, secs, backend_port))
+    r.update(bench.test_memory(c, load, backend_port))
     return r
 
 
-def pipes(load, cfgs, backend_port, reps, secs):
-    use_perf = perf_ok()
+# metric key, title, format
+CONN_METRICS = [
+    ("c1_rate", "conn/s c1", "{:.0f}"),
+    ("c16_rate", "conn/s c16", "{:.0f}"),
+    ("c1_p50", "p50 µs c1 (first byte)", "{:.0f}"),
+    ("c1_p99", "p99 µs c1", "{:.0f}"),
+    ("c16_p50", "p50 µs c16", "{:.0f}"),
+    ("c1_cpu", "relay CPU ms/conn c1", "{:.3f}"),
+    ("c16_cpu", "relay CPU ms/conn c16", "{:.3f}"),
+    ("rss_peak", "peak RSS KiB", "{:.0f}"),
+    ("pss_conn", f"PSS/conn KiB ({bench.HOLD_N} held)", "{:.1f}"),
+]
 
-    def one(c):
-        r = bulk_counted(c, load, "up", secs, backend_port, use_perf)
-        r.update(bulk_counted(c, load, "down", secs, backend_port, use_perf))
-        return r
-    res = alternate(reps, cfgs, one)
+
+def before_after(res, old, new):
     rows = []
-    for c in cfgs:
-        r = res[c.name]
-        row = [c.name]
-        for d in ("up", "down"):
-            row += [f"{med(r[d + '_gbps']):.2f}",
-                    f"{med(r.get(d + '_cpu', [])):.3f}",
-                    f"{med(r[d + '_all']):.3f}"]
-        if use_perf:
-            for d in ("up", "down"):
-                row += [f"{med(r.get(d + '_splice', [])):.0f}",
-                        f"{med(r.get(d + '_ppoll', [])):.0f}"]
-        rows.append(row)
-    head = ["build", "up Gbit/s", "up relay CPU s/GiB", "up all CPU s/GiB",
-            "down Gbit/s", "down relay CPU s/GiB", "down all CPU s/GiB"]
-    if use_perf:
-        head += ["up splice/GiB", "up ppoll/GiB", "down splice/GiB",
-                 "down ppoll/GiB"]
-    note = "" if use_perf else "\n\n(perf tracepoints unavailable: no " \
-        "system call counts.)"
-    return md_table(head, rows) + note
+    for key, title, f in CONN_METRICS:
+        a, b = med(res[old][key]), med(res[new][key])
+        rows.append((title, f.format(a), f.format(b),
+                     f"{b / a:.2f}" if a else "–"))
+    return md_table(["per-connection mode", f"{old} (old)", "HEAD (new)",
+                     "new/old"], rows)
+
+
+def served_table(res, names, head):
+    rows = []
+    base = res[head]
+    for n in names:
+        r = res[n]
+        us = 1e6 / med(r["c1_rate"])
+        rows.append((n, f"{med(r['c1_rate']):.0f}",
+                     f"{med(r['c1_rate']) / med(base['c1_rate']):.2f}",
+                     f"{us:.0f}",
+                     f"{us - 1e6 / med(base['c1_rate']):+.0f}",
+                     f"{med(r['c16_rate']):.0f}",
+                     f"{med(r['c1_p50']):.0f}", f"{med(r['c1_p99']):.0f}",
+                     f"{med(r.get('c1_cpu', [])):.3f}",
+                     f"{med(r['pss_conn']):.1f}"))
+    return md_table(["served mode", "conn/s c1", "vs HEAD", "µs/conn c1",
+                     "vs HEAD", "conn/s c16", "p50 µs c1", "p99 µs c1",
+                     "relay CPU ms/conn c1", "PSS/conn KiB"], rows)
 
 
 # ---- system calls per short connection ----
 
-def syscalls_short(load, build, backend_port, n):
+def syscalls_short(load, c, n, served):
+    """strace attached to the activator (or the server) follows each
+    process it forks: per connection, the calls from the exec of v6fwd
+    (per-connection mode) or from the fork (served mode) to the exit."""
     tdir = tempfile.mkdtemp(prefix="v6strace.")
-    c = bench.Config("strace", "accept",
-                     [bench.ACTIVATE, "--accept", f"{build}/v6fwd-default",
-                      f"127.0.0.1:{backend_port}"])
-    c.start(tdir)
-    # Attached to the activator, strace follows each child it forks.
     st = subprocess.Popen(["strace", "-f", "-ff", "-qq", "-o", f"{tdir}/t",
                            "-p", str(c.pid())], stderr=subprocess.DEVNULL)
     try:
@@ -198,30 +182,43 @@ def syscalls_short(load, build, backend_port, n):
     finally:
         st.send_signal(2)
         st.wait(timeout=30)
-        c.stop()
     per = []
     for path in glob.glob(f"{tdir}/t.*"):
+        if path.endswith(f".{c.pid()}"):
+            continue
         with open(path) as f:
             lines = f.read().splitlines()
-        start = next((i for i, ln in enumerate(lines)
-                      if ln.startswith("execve(") and "v6fwd" in ln), None)
+        start = 0 if served else next(
+            (i for i, ln in enumerate(lines)
+             if ln.startswith("execve(") and "v6fwd" in ln), None)
         if start is None:
             continue
         calls = [re.match(r"(\w+)\(", ln) for ln in lines[start:]]
         per.append(collections.Counter(m.group(1) for m in calls if m))
     shutil.rmtree(tdir, ignore_errors=True)
-    if not per:
+    return per
+
+
+def syscalls_table(traces):
+    """traces: {build: [Counter per connection]}"""
+    names = [n for n in traces if traces[n]]
+    if not names:
         return "(no v6fwd trace found)"
-    # The loader's part ends with the last mprotect before main's first call.
-    totals = sorted(sum(p.values()) for p in per)
-    names = collections.Counter()
-    for p in per:
-        names.update(p)
-    rows = [(k, f"{v / len(per):.1f}") for k, v in names.most_common()]
-    return (f"{len(per)} connections traced; system calls per connection "
-            f"from execve to exit: median {med(totals):.0f} "
-            f"(min {totals[0]}, max {totals[-1]}).\n\n"
-            + md_table(["system call", "per connection"], rows))
+    totals = {n: sorted(sum(p.values()) for p in traces[n]) for n in names}
+    lines = [f"- {n}: {len(traces[n])} connections traced; median "
+             f"{med(totals[n]):.0f} system calls per connection "
+             f"(min {totals[n][0]}, max {totals[n][-1]})" for n in names]
+    allc = collections.Counter()
+    for n in names:
+        for p in traces[n]:
+            allc.update(p)
+    rows = []
+    for call, _ in allc.most_common():
+        rows.append([call] + [
+            f"{sum(p[call] for p in traces[n]) / len(traces[n]):.1f}"
+            for n in names])
+    return "\n".join(lines) + "\n\n" + md_table(
+        ["system call, per connection"] + names, rows)
 
 
 # ---- memory of one instance ----
@@ -262,7 +259,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--load", required=True)
     ap.add_argument("--build", required=True,
-                    help="directory with the experimental builds")
+                    help="directory with the builds (see bench/profile)")
+    ap.add_argument("--old", required=True,
+                    help="the commit the old build was made from")
     ap.add_argument("--reps", type=int,
                     default=int(os.environ.get("BENCH_REPS", "5")))
     ap.add_argument("--seconds", type=float,
@@ -270,7 +269,8 @@ def main():
     ap.add_argument("--output", default=os.path.join(bench.ROOT, "bench",
                                                      "PROFILE.md"))
     args = ap.parse_args()
-    b = args.build
+    b, old = args.build, args.old
+    t0 = time.monotonic()
     mach = bench.machine()
     load0 = open("/proc/loadavg").read().split()[:3]
     backend = subprocess.Popen([args.load, "server", "127.0.0.1"],
@@ -283,59 +283,94 @@ def main():
         port = int(backend.stdout.readline().split("=")[1])
         tgt = f"127.0.0.1:{port}"
 
-        def cfg(name):
-            c = bench.Config(name, "accept",
-                             [bench.ACTIVATE, "--accept", f"{b}/{name}", tgt])
+        def start(c):
             c.start(b)
             started.append(c)
             return c
 
+        def per_conn(name, exe):
+            return start(bench.Config(name, "accept", [
+                bench.ACTIVATE, "--accept", exe, tgt]))
+
+        def served(name, exe):
+            return start(bench.Config(name, "daemon", [
+                bench.ACTIVATE, exe, "--max-connections-per-source=65536",
+                tgt], conn_comm="v6fwd-conn"))
+
         log("profile: start-up cost")
-        out += ["## Cost of one start", "", startup(args.load, b, args.reps)]
+        text, fig = startup(args.load, b, old, args.reps)
+        out += ["## Cost of one start and of one fork", "", text]
 
-        log("profile: short connections per build")
-        builds = [cfg(n) for n in ("v6fwd-default", "v6fwd-static",
-                                   "v6fwd-libsystemd", "v6fwd-musl")
-                  if os.access(f"{b}/{n}", os.X_OK)]
-        out += ["", "## Short connections per build", "",
-                short_builds(args.load, b, builds, port, args.reps,
-                             args.seconds)]
-
-        log("profile: memory per build")
-        res = alternate(args.reps, builds,
-                        lambda c: bench.test_memory(c, args.load, port))
-        rows = [(c.name, f"{med(res[c.name]['rss_peak']):.0f}",
-                 f"{med(res[c.name]['pss_conn']):.1f}") for c in builds]
-        out += ["", "## Memory per build", "",
-                md_table(["build", "peak RSS KiB", "PSS/conn KiB "
-                          f"({bench.HOLD_N} held)"], rows)]
-
-        log("profile: memory of one instance")
-        rows = []
-        for c in builds:
-            if c.name == "v6fwd-libsystemd":
-                continue
-            for name, rss, pss in memory_map(args.load, c):
-                rows.append((c.name, name, rss, pss))
-        out += ["", "## Memory of one instance holding one connection (KiB)",
-                "", md_table(["build", "mapping", "Rss", "Pss"], rows)]
-
-        log("profile: bulk per pipe size")
-        pcfgs = [bench.Config("direct", "direct"), builds[0]] + \
-            [cfg(n) for n in ("v6fwd-pipe64k",
-                                                "v6fwd-pipe256k",
-                                                "v6fwd-pipe1m")]
-        out += ["", "## Bulk per pipe size", "",
-                pipes(args.load, pcfgs, port, args.reps, args.seconds)]
-
-        for c in started:
+        log("profile: per-connection mode, old and new")
+        pc = [per_conn(old, f"{b}/old/v6fwd"),
+              per_conn("HEAD", f"{b}/new/v6fwd")]
+        res = alternate(args.reps, pc, lambda c: measure(
+            args.load, c, port, args.seconds))
+        ls = fig["no-op, libc + libsystemd"] - fig["no-op, libc"]
+        vs = (fig["v6fwd --version, HEAD (libsystemd)"] -
+              fig[f"v6fwd --version, {old} (no libsystemd)"])
+        out += ["", "## Issue 11: libsystemd, before and after (same run)",
+                "", f"{old} is the last commit before v6fwd linked "
+                "libsystemd (it had its own sd_listen_fds and journal "
+                "code); HEAD is the committed tree. Per start, libsystemd "
+                f"adds {ls:.0f} µs to a no-op program and HEAD's "
+                f"--version costs {vs:+.0f} µs against {old}'s (table "
+                "above).", "", before_after(res, old, "HEAD")]
+        for c in pc:
             c.stop()
         started.clear()
 
+        log("profile: served mode variants")
+        variants = [("served HEAD", "new"),
+                    ("served, no seccomp in the child", "no-seccomp-child"),
+                    ("served, no Landlock in the child",
+                     "no-landlock-child"),
+                    ("served, no confinement at all", "no-confinement")]
+        sv = [served(n, f"{b}/{d}/v6fwd") for n, d in variants]
+        proxyd = None
+        if os.access(bench.PROXYD, os.X_OK):
+            proxyd = start(bench.Config("socket-proxyd", "daemon", [
+                bench.ACTIVATE, bench.PROXYD, tgt]))
+        res = alternate(args.reps, sv + ([proxyd] if proxyd else []),
+                        lambda c: measure(args.load, c, port, args.seconds))
+        fl, fs = (fig["fork+exit+wait, libc"],
+                  fig["fork+exit+wait, libc + libsystemd"])
+        out += ["", "## Served mode: where a connection's time goes", "",
+                "HEAD's served mode, and copies with one layer of "
+                "confinement left out (sed'd src/sandbox.c; the server's "
+                "own confinement stays, and the child inherits it, unless "
+                "none at all). µs/conn c1 is 1 / conn/s at one client: "
+                "its difference from HEAD is what that layer costs a "
+                "connection, end to end. For scale: fork+exit+wait alone "
+                f"takes {fl:.0f} µs (libc), {fs:.0f} µs with libsystemd "
+                "mapped (table above); socket-proxyd forks nothing.", "",
+                served_table(res, [c.name for c in sv] +
+                             (["socket-proxyd"] if proxyd else []),
+                             "served HEAD")]
+
+        log("profile: memory of one instance")
+        for c in started:
+            c.stop()
+        started.clear()
+        insts = [per_conn(old, f"{b}/old/v6fwd"),
+                 per_conn("HEAD", f"{b}/new/v6fwd"),
+                 served("served HEAD", f"{b}/new/v6fwd")]
+        rows = []
+        for c in insts:
+            for name, rss, pss in memory_map(args.load, c):
+                rows.append((c.name, name, rss, pss))
+        out += ["", "## Memory of one instance holding one connection (KiB)",
+                "", "The per-connection process, or the served mode's "
+                "v6fwd-conn child.", "",
+                md_table(["build", "mapping", "Rss", "Pss"], rows)]
+
         if shutil.which("strace"):
             log("profile: system calls per short connection")
+            traces = {c.name: syscalls_short(args.load, c, 30,
+                                             c.conn_comm is not None)
+                      for c in insts}
             out += ["", "## System calls per short connection (strace)", "",
-                    syscalls_short(args.load, b, port, 30)]
+                    syscalls_table(traces)]
     finally:
         for c in started:
             c.stop()
@@ -343,22 +378,28 @@ def main():
         backend.wait(timeout=5)
 
     load1 = open("/proc/loadavg").read().split()[:3]
+    if RETRIED:
+        out += ["", "Run again, once each, after over 1% of their "
+                "connections failed: " + "; ".join(RETRIED) + "."]
     text = "\n".join([
         "# v6fwd profile",
         "",
-        "Written by bench/profile; builds of the committed sources made "
-        "outside the tree (see bench/README.md).",
+        "Written by bench/profile; builds made outside the tree (see "
+        "bench/README.md).",
         "",
         f"- date: {mach['date']}; machine: {mach['cpu']}, kernel "
         f"{mach['kernel']}; v6fwd {mach['v6fwd']}",
         f"- load average at start {' '.join(load0)}, at end "
-        f"{' '.join(load1)}; {args.reps} repetitions, medians",
+        f"{' '.join(load1)} (other jobs share this machine); "
+        f"{args.reps} repetitions of {args.seconds:g} s, medians; run took "
+        f"{time.monotonic() - t0:.0f} s",
         "",
     ] + out + [""])
     print(text)
-    with open(args.output, "w") as f:
-        f.write(text)
-    log(f"profile: written to {os.path.relpath(args.output)}")
+    if args.output != "-":
+        with open(args.output, "w") as f:
+            f.write(text)
+        log(f"profile: written to {os.path.relpath(args.output)}")
     return 0
 
 
