@@ -9,11 +9,13 @@
  *
  * A logger that stops reading (a full pipe on stderr, journald's queue
  * full) must not hold a connection hostage. Every write waits at most for
- * what is left of LOG_WAIT_MAX, which a process spends once in all, and
- * with the termination signals unblocked: a write that would wait longer
- * is interrupted by SIGALRM, one that a SIGTERM interrupts ends the
- * waiting, and every message after that is dropped at once. The record
- * counts the dropped ones (V6FWD_LOG_DROPPED), if it gets through itself.
+ * what is left of LOG_WAIT_MAX (RECORD_WAIT_MAX for the connection's
+ * record, written when the connection is over), which a process spends
+ * once in all, and with the termination signals unblocked: a write that
+ * would wait longer is interrupted by SIGALRM, one that a SIGTERM
+ * interrupts ends the waiting, and every message after that is dropped
+ * at once. The record counts the dropped ones (V6FWD_LOG_DROPPED), if it
+ * gets through itself.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,6 +48,15 @@
 
 /* What a process waits for its logger in all, before it drops messages. */
 #define LOG_WAIT_MAX		(1 * USEC_PER_SEC)
+/*
+ * What the connection's record and its barrier may wait, once the
+ * connection is over and nothing but the process's exit waits on them:
+ * journald, merely slow under a flood (a thousand instances ending at
+ * once), still gets every record; one that stopped reading holds the
+ * process this long. A logger that already cost a message is not waited
+ * for again.
+ */
+#define RECORD_WAIT_MAX		(10 * USEC_PER_SEC)
 
 /*
  * How often the barrier looks whether journald has read it: soon at first
@@ -522,6 +533,8 @@ log_connection(const struct log_record *rec)
 	}
 	if (ctx.dropped)
 		fields_add(&f, "V6FWD_LOG_DROPPED", "%u", ctx.dropped);
+	if (ctx.wait_left > 0)
+		ctx.wait_left = RECORD_WAIT_MAX;
 	log_write(&f, msg);
 	if (ctx.journal)
 		journal_barrier();

@@ -4,12 +4,14 @@
 # is full and never read, and a journald whose socket queue is full
 # (net.unix.max_dgram_qlen datagrams, never read). With each: (1) a client
 # whose target refuses gets its RST at once, well before the instance gives
-# up its log write, and the instance then exits within its 1 s log budget;
-# (2) after a clean relay the instance exits within about 1 s; (3) SIGTERM
-# during a blocked log write ends the instance at once; (4) so does one
-# during a message before the relay (an IPv4 client with --map-source is
-# told about, then connected): the signal the write caught must not be
-# forgotten by the waits after it (the connect, the relay).
+# up its log write, and the instance then exits within its 1 s log budget,
+# its record dropped at once after that; (2) after a clean relay, the
+# record the only message, the instance waits for it 10 s (what the record
+# may wait, so that a journald slow under a flood still gets it), then
+# exits; (3) SIGTERM during a blocked log write ends the instance at once;
+# (4) so does one during a message before the relay (an IPv4 client with
+# --map-source is told about, then connected): the signal the write caught
+# must not be forgotten by the waits after it (the connect, the relay).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 in_private_net "$@"
@@ -96,12 +98,12 @@ for logger in fifo journal; do
 	wait_until 50 test -s "$T/clean.end"
 	read -r rc end <"$T/clean.end"
 	check "$logger: clean relay: bytes flow ($(cat "$T/clean.out"))" test "$rc" -eq 0
-	wait_gone "$pid" 3000
+	wait_gone "$pid" 14000
 	st=$?
 	after=$(($(now_ms) - end))
 	echo "$logger, clean relay: instance gone ${after} ms after the client's end"
-	check "$logger: clean relay: the instance exits within about 1 s (${after} ms)" \
-		test "$st" -eq 0 -a "$after" -le 2500
+	check "$logger: clean relay: the instance gives its record up after about 10 s (${after} ms)" \
+		test "$st" -eq 0 -a "$after" -ge 9000 -a "$after" -le 12500
 	check "$logger: clean relay: exit status 0" test "$(exit_code "$pid")" = 0
 
 	# (3) SIGTERM while the record's write is blocked.
