@@ -7,6 +7,7 @@
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 V6FWD=${V6FWD:-$TOP/v6fwd}
+# The test peers, one entry point with modes (tests/peer.py).
 PEER="python3 $TOP/tests/peer.py"
 PEER_ARGV=(python3 "$TOP/tests/peer.py")	# for timeout(1) and the like
 T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
@@ -157,7 +158,7 @@ client() {
 	$PEER client "$1" "$RELAY_PORT" "${@:2}"
 }
 
-# hostile NAME SCENARIO [options]: one of tests/hostile.py's misbehaving
+# hostile NAME SCENARIO [options]: one of "peer.py hostile"'s misbehaving
 # peers, both ends in one process, against the relay started last (on
 # RELAY_PORT, default target). Its findings are shown; any BAD one fails.
 hostile() {
@@ -165,7 +166,7 @@ hostile() {
 	shift
 	local served=()
 	[ "$MODE" = served ] && served=(--served)
-	out=$(timeout 100 python3 "$TOP/tests/hostile.py" "$@" \
+	out=$(timeout 100 "${PEER_ARGV[@]}" hostile "$@" \
 		--port "$RELAY_PORT" --activator "$RELAY_PID" "${served[@]}" 2>&1)
 	rc=$?
 	while IFS= read -r line; do

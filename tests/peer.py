@@ -1,20 +1,29 @@
 #!/usr/bin/env python3
-"""Test peers for v6fwd: IPv4 backends and IPv6 clients with known behaviour.
+"""The test peers of v6fwd, one entry point with modes: IPv4 backends and
+IPv6 clients with known behaviour, and the helpers they share.
 
-    peer.py serve MODE [--arg N] [--report FILE]   listens on 127.0.0.1:0,
-        prints the port on stdout, serves connections until killed
+    peer.py serve MODE [PORT] [--arg N] [--report FILE]   listens on
+        127.0.0.1:PORT (0: a port of the kernel's choice), prints the port
+        on stdout, serves connections until killed
     peer.py client MODE PORT [--arg N] ...      connects to [::1]:PORT,
         prints one line of findings, exits 0 on the expected outcome
     --host ADDR moves either from its loopback address; --source ADDR
         makes a client connect from that address
+    peer.py hostile SCENARIO ...   misbehaving peers, both ends in one
+        process, watching the instance (tests/peer_hostile.py)
+    peer.py udp CMD ...            UDP backends and clients
+        (tests/peer_udp.py)
+    peer.py traffic CMD ...        the system tests' traffic, inside the
+        guest (tests/peer_traffic.py)
 
 Every socket wait is bounded (TIMEOUT) so no test can hang.
 """
 import argparse
 import hashlib
+import importlib
+import json
 import os
 import random
-import select
 import socket
 import struct
 import sys
@@ -32,6 +41,32 @@ def stream(seed, n):
         k = min(65536, n - out)
         yield rng.randbytes(k)
         out += k
+
+
+def stream_bytes(seed, n):
+    """The first n bytes of stream(seed), at once."""
+    return random.Random(seed).randbytes(n)
+
+
+class Stream:
+    """stream(seed), checked piece by piece as it arrives."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.buf = b""
+        self.n = 0
+        self.ok = True
+
+    def take(self, n):
+        while len(self.buf) < n:
+            self.buf += self.rng.randbytes(65536)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def check(self, b):
+        if b != self.take(len(b)):
+            self.ok = False
+        self.n += len(b)
 
 
 def stream_hash(seed, n):
@@ -71,16 +106,80 @@ def report(args, line):
             f.write(line + "\n")
 
 
-# --- backends: each handles one accepted connection ---------------------------
+def json_report(d, ok):
+    """Prints d, with "ok", as one JSON line; the exit status for ok."""
+    d["ok"] = ok
+    print(json.dumps(d, sort_keys=True), flush=True)
+    return 0 if ok else 1
 
-def srv_echo(c, args):
-    """Echoes until EOF, then passes EOF on."""
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def echo_to_eof(c):
+    """Echoes until EOF, then passes the EOF on."""
     while True:
         b = c.recv(1 << 16)
         if not b:
             break
         c.sendall(b)
     c.shutdown(socket.SHUT_WR)
+
+
+# --- processes, seen from outside (/proc) --------------------------------------
+
+def alive(pid):
+    """The process exists and has not exited (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def pipe_sizes(pid, each_pipe_once=True):
+    """F_GETPIPE_SZ of the pipes the process holds, through /proc: each
+    pipe once (though a relay holds both its ends), or each fd."""
+    import fcntl
+    sizes, seen = [], set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return sizes
+    for fd in fds:
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            inode = os.readlink(path)
+            if not inode.startswith("pipe:") or \
+                    each_pipe_once and inode in seen:
+                continue
+            seen.add(inode)
+            f = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            sizes.append(fcntl.fcntl(f, 1032))     # F_GETPIPE_SZ
+        except OSError:
+            pass
+        finally:
+            os.close(f)
+    return sizes
+
+
+# --- backends: each handles one accepted connection ---------------------------
+
+def srv_echo(c, args):
+    """Echoes until EOF, then passes EOF on."""
+    echo_to_eof(c)
     read_all(c)
 
 
@@ -352,17 +451,45 @@ def cli_source(args):
     return last.split()[:2] == [host, str(port)]
 
 
+def cli_held(args):
+    """Echoes a ping, then holds the connection (creating the file --held)
+    until the file --release appears (bounded: 10 s); then half-closes and
+    expects the EOF back."""
+    s = connect(args)
+    s.sendall(b"ping\n")
+    ok = s.recv(100) == b"ping\n"
+    open(args.held, "w").close()
+    for _ in range(100):
+        if os.path.exists(args.release):
+            break
+        time.sleep(0.1)
+    s.shutdown(socket.SHUT_WR)
+    ok = ok and s.recv(100) == b""
+    print("echoed" if ok else "broken")
+    return ok
+
+
 CLIENTS = {
     "echo": cli_echo, "duplex": cli_duplex, "late-reply": cli_late_reply,
     "keep-sending": cli_keep_sending, "expect-rst": cli_expect_rst,
     "send-rst": cli_send_rst, "expect-end": cli_expect_end, "hold": cli_hold,
     "first-bytes": cli_first_bytes, "hello": cli_hello,
-    "source": cli_source,
+    "source": cli_source, "held": cli_held,
 }
 
 
-def main():
-    p = argparse.ArgumentParser()
+# The other peers, each in a module of its own beside this one.
+MODULES = {"hostile": "peer_hostile", "udp": "peer_udp",
+           "traffic": "peer_traffic"}
+
+
+def main(argv):
+    if argv and argv[0] in MODULES:
+        # They import this file as "peer": the same module, not a copy.
+        sys.modules.setdefault("peer", sys.modules[__name__])
+        return importlib.import_module(MODULES[argv[0]]).main(argv[1:])
+    p = argparse.ArgumentParser(
+        epilog="or: peer.py {%s} ..." % ",".join(MODULES))
     p.add_argument("role", choices=["serve", "client"])
     p.add_argument("mode")
     p.add_argument("port", type=int, nargs="?", default=0)
@@ -374,7 +501,9 @@ def main():
     p.add_argument("--source", help="client: bind this source address")
     p.add_argument("--source-port", type=int, default=0,
                    help="client: and this port (default: any)")
-    args = p.parse_args()
+    p.add_argument("--held", help="held: the file to create once echoed")
+    p.add_argument("--release", help="held: the file to wait for")
+    args = p.parse_args(argv)
     if args.role == "serve":
         serve(args)
         return 0
@@ -386,4 +515,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the tests that source it
 # The UDP tests' harness, beside tests/lib.sh (sourced first): UDP
-# backends and clients (tests/udppeer.py), the relay under
+# backends and clients ("peer.py udp", tests/peer_udp.py), the relay under
 # systemd-socket-activate --datagram, and network namespaces of the
 # test's own for what needs addresses or routes that loopback has not.
 
-UDPPEER="python3 $TOP/tests/udppeer.py"
+UDPPEER="$PEER udp"
 NETNS=()
 # Options for systemd-socket-activate itself (-E NAME=VALUE), for udp_relay.
 ACTIVATE_ARGS=()
@@ -42,7 +42,7 @@ udp_free_port() {
 	return 1
 }
 
-# udp_backend MODE [PORT]: tests/udppeer.py serve on 127.0.0.1, on PORT
+# udp_backend MODE [PORT]: "peer.py udp serve" on 127.0.0.1, on PORT
 # or a free port; sets BACKEND_PORT and BACKEND_PID.
 udp_backend() {
 	local mode=$1 port=${2:-}
@@ -58,12 +58,7 @@ udp_backend() {
 
 # backend_sources PORT: what the backend on 127.0.0.1:PORT has heard, as
 # JSON ({"addr:port": n}).
-backend_sources() {
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
-s.sendto(b"?sources", ("127.0.0.1", int(sys.argv[1])))
-print(s.recv(1 << 20).decode())' "$1"
-}
+backend_sources() { $UDPPEER sources "$1"; }
 
 # udp_relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate
 # --datagram on [::1]:PORT (LISTEN_ADDR overrides ::1), started (exec'd
@@ -88,9 +83,7 @@ udp_relay() {
 	wait_until 50 grep -q "^Listening on" "$log" ||
 		{ echo "relay did not listen: $(cat "$log")"; return 1; }
 	[ -n "${NOPOKE:-}" ] && return 0
-	${NS:+ip netns exec "$NS"} python3 -c 'import socket, sys
-socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"!", (sys.argv[1], int(sys.argv[2])))' \
-		"$dst" "$port"
+	${NS:+ip netns exec "$NS"} $UDPPEER poke "$port" --dst "$dst"
 	wait_until 50 grep -Eq "v6fwd: (Relaying|Refusing|Failed)" "$log" ||
 		{ echo "relay did not start: $(cat "$log")"; return 1; }
 }
