@@ -2,39 +2,18 @@
 # shellcheck disable=SC2034 # the variables set here are for the tests that source it
 # Shared harness for tests/NN-*.sh: backends, relays under real socket
 # activation, bounded waits, PASS/FAIL lines, and cleanup of everything a
-# test started. Sourced, never run.
+# test started. Sourced, never run. With V6FWD_LIB_REPORT_ONLY=1 it defines
+# only the PASS/FAIL/SKIP lines and cannot_run (for tests/system/, which
+# has a harness of its own) and starts nothing.
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-V6FWD=${V6FWD:-$TOP/v6fwd}
-# The test peers, one entry point with modes (tests/peer.py).
-PEER="python3 $TOP/tests/peer.py"
-PEER_ARGV=(python3 "$TOP/tests/peer.py")	# for timeout(1) and the like
-T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
 # The mode the scenario runs in, set by tests/run from its "# Modes:" line:
 # accept, one v6fwd per connection (systemd-socket-activate --accept, as
 # v6fwd@.socket), or served, one v6fwd handed the listening socket (as
 # v6fwd-server@.socket), forking a process per connection.
 MODE=${V6FWD_MODE:-accept}
-PIDS=()
-INSTANCES=()
 FAILED=0
-
-cleanup() {
-	local i
-	# Instances that may be stuck with the termination signals blocked.
-	for i in "${INSTANCES[@]}"; do
-		kill -KILL "$i" 2>/dev/null
-	done
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill "${PIDS[i]}" 2>/dev/null
-	done
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		wait "${PIDS[i]}" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 # Check names say the mode when it is not the default.
 TAG=
@@ -53,6 +32,49 @@ check() {
 	fi
 }
 finish() { exit $((FAILED > 0)); }
+
+# not_here NAME WHY: NAME cannot run here (a program not installed, no
+# root, no namespaces): a SKIP, except under CI=true, where the suite runs
+# as root after make check-deps, so that a skip would hide a failure.
+not_here() {
+	if [ "${CI:-}" = true ]; then
+		fail "$1" "$2 (CI=true: a test that cannot run fails; make check-deps installs what the suite needs, as root)"
+	else
+		skip "$1" "$2"
+	fi
+}
+# cannot_run NAME WHY: not_here, and the test ends.
+cannot_run() {
+	not_here "$1" "$2"
+	finish
+}
+
+# shellcheck disable=SC2317 # the rest when sourced in full
+[ -n "${V6FWD_LIB_REPORT_ONLY:-}" ] && return 0
+
+V6FWD=${V6FWD:-$TOP/v6fwd}
+# The test peers, one entry point with modes (tests/peer.py).
+PEER="python3 $TOP/tests/peer.py"
+PEER_ARGV=(python3 "$TOP/tests/peer.py")	# for timeout(1) and the like
+T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
+PIDS=()
+INSTANCES=()
+
+cleanup() {
+	local i
+	# Instances that may be stuck with the termination signals blocked.
+	for i in "${INSTANCES[@]}"; do
+		kill -KILL "$i" 2>/dev/null
+	done
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill "${PIDS[i]}" 2>/dev/null
+	done
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		wait "${PIDS[i]}" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
 
 # wait_until TENTHS COMMAND...: polls every 0.1 s, at most TENTHS times.
 wait_until() {
@@ -179,18 +201,6 @@ hostile() {
 	fi
 }
 
-# unavailable NAME WHY: the test cannot run here (a server not installed,
-# no root). Skipped, except under CI=true, where it is a failure; ends the
-# test either way.
-unavailable() {
-	if [ "${CI:-}" = true ]; then
-		fail "$1" "$2 (CI=true: make check-deps installs what the suite needs)"
-	else
-		skip "$1" "$2"
-	fi
-	finish
-}
-
 # in_private_net: runs the rest of the test, again from the start, in new
 # network and mount namespaces of its own, with loopback up. Its servers
 # can then take the very ports the recipes of v6fwd(8) name, and addresses
@@ -201,9 +211,9 @@ in_private_net() {
 		ip link set lo up
 		return
 	fi
-	[ "$(id -u)" -eq 0 ] || unavailable "private network namespace" "needs root"
+	[ "$(id -u)" -eq 0 ] || cannot_run "private network namespace" "needs root"
 	unshare --net --mount --propagation private true 2>/dev/null ||
-		unavailable "private network namespace" "unshare --net --mount failed"
+		cannot_run "private network namespace" "unshare --net --mount failed"
 	rm -rf "$T"
 	trap - EXIT
 	V6FWD_IN_NETNS=1 exec unshare --net --mount --propagation private bash "$0" "$@"

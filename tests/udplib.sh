@@ -109,14 +109,9 @@ netns() {
 	ip netns exec "$NS" ip link set lo up
 }
 
-# root_or_skip NAME: namespaces need root; skips (or fails in CI) without.
+# root_or_skip NAME: namespaces need root; without, cannot_run.
 root_or_skip() {
 	[ "$(id -u)" = 0 ] && ip netns add "v6fwd-probe-$$" 2>/dev/null &&
 		ip netns del "v6fwd-probe-$$" && return 0
-	if [ "${CI:-}" = true ]; then
-		fail "$1" "needs root and network namespaces"
-	else
-		skip "$1" "needs root and network namespaces"
-	fi
-	return 1
+	cannot_run "$1" "needs root and network namespaces"
 }
