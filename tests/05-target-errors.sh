@@ -17,22 +17,8 @@ check "refusal logged with client, target and cause" log_has "^v6fwd: \[::1\]:[0
 kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 
 # A backlog-0 listener, filled, drops further SYNs: a silent target.
-python3 - "$T/full.port" <<'PY' &
-import socket, sys, time
-ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(0)
-held = []
-for _ in range(4):
-    c = socket.socket(); c.setblocking(False)
-    try: c.connect(ls.getsockname())
-    except BlockingIOError: pass
-    held.append(c)
-time.sleep(0.5)
-open(sys.argv[1], "w").write(str(ls.getsockname()[1]))
-time.sleep(60)
-PY
-PIDS+=("$!")
-wait_until 50 test -s "$T/full.port" || exit 1
-silent=$(cat "$T/full.port")
+silent_target || exit 1
+silent=$SILENT_PORT
 port=$(free_port) || exit 1
 relay "$port" --connect-timeout=700ms "127.0.0.1:$silent" || exit 1
 start=$(date +%s%N)
