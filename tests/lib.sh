@@ -122,16 +122,28 @@ backend() {
 	BACKEND_PORT=$(head -n 1 "$T/backend.port")
 }
 
-# A port that nothing listens on now, for relays, backends and refused
-# targets: below the ephemeral range, so that no client connection (or its
-# TIME_WAIT) can hold it, and on both families.
+# Is any UDP socket bound to port $1 (either family, any address)?
+bound_udp() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == p {
+		f = 1 } END { exit !f }' /proc/net/udp /proc/net/udp6
+}
+
+# free_port [udp]: a port that nothing listens on now, for relays,
+# backends and refused targets: below the ephemeral range, so that no
+# client connection (or its TIME_WAIT) can hold it, and on both families;
+# with udp, no UDP socket is bound to it either.
+# shellcheck disable=SC2120 # udp is optional
 free_port() {
 	local p i low
 	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
 	((low > 12000)) || low=32768
 	for ((i = 0; i < 200; i++)); do
 		p=$((10000 + RANDOM % (low - 10000)))
-		listening6 "$p" || listening4 "$p" || { echo "$p"; return 0; }
+		listening6 "$p" || listening4 "$p" ||
+			{ [ "${1:-}" = udp ] && bound_udp "$p"; } ||
+			{ echo "$p"; return 0; }
 	done
 	return 1
 }

@@ -183,19 +183,25 @@ def srv_echo(c, args):
     read_all(c)
 
 
-def srv_duplex(c, args):
-    """Sends --arg bytes of stream 2 while reading stream 1; reports the hash."""
+def duplex(s, seed, n, timeout):
+    """Sends n bytes of stream(seed) and an EOF while reading to EOF;
+    returns what read_all found (or a timeout after the send)."""
     got = {}
 
     def reader():
-        got["r"] = read_all(c)
+        got["r"] = read_all(s)
     t = threading.Thread(target=reader)
     t.start()
-    for b in stream(2, args.arg):
-        c.sendall(b)
-    c.shutdown(socket.SHUT_WR)
-    t.join(TIMEOUT)
-    h, n, how = got.get("r", ("", 0, "timeout"))
+    for b in stream(seed, n):
+        s.sendall(b)
+    s.shutdown(socket.SHUT_WR)
+    t.join(timeout)
+    return got.get("r", ("", 0, "timeout"))
+
+
+def srv_duplex(c, args):
+    """Sends --arg bytes of stream 2 while reading stream 1; reports the hash."""
+    h, n, how = duplex(c, 2, args.arg, TIMEOUT)
     report(args, f"received {n} {h} {how}")
 
 
@@ -314,18 +320,7 @@ def cli_echo(args):
 
 def cli_duplex(args):
     """Sends --arg bytes of stream 1 while reading stream 2; checks both hashes."""
-    s = connect(args)
-    got = {}
-
-    def reader():
-        got["r"] = read_all(s)
-    t = threading.Thread(target=reader)
-    t.start()
-    for b in stream(1, args.arg):
-        s.sendall(b)
-    s.shutdown(socket.SHUT_WR)
-    t.join(TIMEOUT * 4)
-    h, n, how = got.get("r", ("", 0, "timeout"))
+    h, n, how = duplex(connect(args), 1, args.arg, TIMEOUT * 4)
     ok = h == stream_hash(2, args.arg) and n == args.arg and how == "eof"
     print(f"received {n} {'intact' if ok else 'CORRUPT'} {how}; "
           f"sent {args.arg} {stream_hash(1, args.arg)}")

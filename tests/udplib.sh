@@ -20,27 +20,9 @@ udp_cleanup() {
 }
 trap udp_cleanup EXIT
 
-# Is any UDP socket bound to port $1 (either family, any address)?
-bound_udp() {
-	local hex
-	hex=$(printf '%04X' "$1")
-	awk -v p=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == p {
-		f = 1 } END { exit !f }' /proc/net/udp /proc/net/udp6
-}
-
 # A UDP port nothing is bound to, below the ephemeral range (and no TCP
 # listener either, so that a TCP test cannot take it meanwhile).
-udp_free_port() {
-	local p i low
-	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
-	((low > 12000)) || low=32768
-	for ((i = 0; i < 200; i++)); do
-		p=$((10000 + RANDOM % (low - 10000)))
-		bound_udp "$p" || listening6 "$p" || listening4 "$p" ||
-			{ echo "$p"; return 0; }
-	done
-	return 1
-}
+udp_free_port() { free_port udp; }
 
 # udp_backend MODE [PORT]: "peer.py udp serve" on 127.0.0.1, on PORT
 # or a free port; sets BACKEND_PORT and BACKEND_PID.
