@@ -447,15 +447,17 @@ def cli_source(args):
 
 
 def cli_held(args):
-    """Echoes a ping, then holds the connection (creating the file --held)
-    until the file --release appears (bounded: 10 s); then half-closes and
+    """Echoes a ping, says so in the file --held ("echoed" or "wrong"),
+    then holds the connection, sending nothing, until the file --release
+    appears (bounded: --arg seconds, 10 by default); then half-closes and
     expects the EOF back."""
     s = connect(args)
     s.sendall(b"ping\n")
     ok = s.recv(100) == b"ping\n"
-    open(args.held, "w").close()
-    for _ in range(100):
-        if os.path.exists(args.release):
+    with open(args.held, "w") as f:
+        f.write("echoed\n" if ok else "wrong\n")
+    for _ in range(10 * (args.arg or 10)):
+        if args.release and os.path.exists(args.release):
             break
         time.sleep(0.1)
     s.shutdown(socket.SHUT_WR)

@@ -27,8 +27,9 @@ tests/peer.py (peer.py udp CMD ...):
     udp pair PORT --dst A,B            one connected client per
         destination address: each must be answered from the address it
         sent to
-    udp poke PORT                             one 1-byte datagram to
-        [--dst]:PORT, from a socket of its own (one flow); no answer
+    udp poke PORT [--size N] [--count N] [--gap S]   N datagrams (1) of
+        N bytes (1) to [--dst]:PORT, S seconds apart, from one socket of
+        its own (one flow); no answer awaited
     udp sources PORT [--least N]              what the backend on
         127.0.0.1:PORT has heard (the query above), printed as it came
 
@@ -253,9 +254,14 @@ def pair(args):
 
 
 def poke(args):
-    """Starts a relay that waits for its first datagram."""
+    """--count datagrams of --size bytes, --gap seconds apart, from one
+    socket; by default one byte, to start a relay that waits for its
+    first datagram."""
     s = socket.socket(family(args.dst), socket.SOCK_DGRAM)
-    s.sendto(b"!", (args.dst, args.port))
+    for i in range(args.count):
+        if i:
+            time.sleep(args.gap)
+        s.sendto(b"!" * args.size, (args.dst, args.port))
     return 0
 
 
@@ -298,6 +304,10 @@ def main(argv):
         if name == "keepalive":
             p.add_argument("--interval", type=float, default=1.0)
             p.add_argument("--count", type=int, default=5)
+        if name == "poke":
+            p.add_argument("--size", type=int, default=1)
+            p.add_argument("--count", type=int, default=1)
+            p.add_argument("--gap", type=float, default=0.01)
         if name == "burst":
             p.add_argument("--sources", type=int, default=1000)
             p.add_argument("--prefix", default="2001:db8:100::/48")
