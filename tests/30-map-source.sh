@@ -91,8 +91,7 @@ check "the record names the mapped source" log_has "^v6fwd: \[2001:db8:1::1\]:[0
 check "no instance left running" no_instances
 stop_relay
 
-port=$(free_port) || exit 1
-relay "$port" --map-source "127.0.0.1:$BACKEND_PORT" || exit 1
+relay 0 --map-source "127.0.0.1:$BACKEND_PORT" || exit 1
 check "second relay: the same sources" \
 	test "$(src 2001:db8:1::1) $(src 2001:db8:2::1)" = "$a1 $b"
 # Another host: another machine ID (in this mount namespace only).
@@ -127,15 +126,13 @@ stop_relay
 # A target off loopback: refused without a pool, mapped into one with it.
 kill "$BACKEND_PID"; wait "$BACKEND_PID" 2>/dev/null
 backend record --host 192.0.2.1 || exit 1
-port=$(free_port) || exit 1
-relay "$port" --map-source "192.0.2.1:$BACKEND_PORT" || exit 1
+relay 0 --map-source "192.0.2.1:$BACKEND_PORT" || exit 1
 check "off loopback without a pool: client gets a RST" client expect-end --expect rst
 check "off loopback without a pool: refused, the fix named" log_has "Refusing the connection: map-source maps into 127\.0\.0\.0/8, from which 192\.0\.2\.1:$BACKEND_PORT cannot be reached; set map-source-pool="
 check "off loopback without a pool: exit status 4" log_has "died with code 4"
 stop_relay
 
-port=$(free_port) || exit 1
-relay "$port" --map-source --map-source-pool=192.0.2.0/24 \
+relay 0 --map-source --map-source-pool=192.0.2.0/24 \
 	"192.0.2.1:$BACKEND_PORT" || exit 1
 p1=$(src 2001:db8:1::1)
 p2=$(src 2001:db8:2::1)
@@ -145,8 +142,7 @@ check "pool: this host's addresses of 192.0.2.0/24" \
 check "pool: the record names the mapped source" log_has "^v6fwd: \[2001:db8:2::1\]:[0-9]+ -> .* -> 192\.0\.2\.1:$BACKEND_PORT from $(re "$p2"):[0-9]+: "
 stop_relay
 
-port=$(free_port) || exit 1
-relay "$port" --map-source --map-source-pool=198.51.100.0/24 \
+relay 0 --map-source --map-source-pool=198.51.100.0/24 \
 	"192.0.2.1:$BACKEND_PORT" || exit 1
 check "pool not on this host: client gets a RST" client expect-end --expect rst
 check "pool not on this host: one message with the address and the fix" \

@@ -130,10 +130,13 @@ bound_udp() {
 		f = 1 } END { exit !f }' /proc/net/udp /proc/net/udp6
 }
 
-# free_port [udp]: a port that nothing listens on now, for relays,
-# backends and refused targets: below the ephemeral range, so that no
-# client connection (or its TIME_WAIT) can hold it, and on both families;
-# with udp, no UDP socket is bound to it either.
+# free_port [udp]: a port that nothing listens on now, on both families,
+# where a test needs to name the port before anything binds it: a backend
+# and a relay to it by v6fwd's default target (the relay's port), a
+# configuration file keyed by the port, a refused target. Below the
+# ephemeral range, so that no client connection (or its TIME_WAIT), and
+# nothing bound to port 0, can hold it; with udp, no UDP socket is bound
+# to it either. Everything else binds port 0 (see relay).
 # shellcheck disable=SC2120 # udp is optional
 free_port() {
 	local p i low
@@ -149,25 +152,39 @@ free_port() {
 }
 
 # relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate on
-# [::1]:PORT, in the scenario's MODE; its stderr (the connections' log)
-# goes to $T/relay.log. The activator refuses port 0, so the caller picks
-# the port: with v6fwd's default target that is the backend's own port, on
-# the other address family. In the served mode RELAY_PID is the server
+# [::1]:PORT, in the scenario's MODE; sets RELAY_PORT. Its stderr (the
+# connections' log) goes to $T/relay.log. With PORT 0 the kernel picks the
+# port: the activator refuses -l with port 0, so "peer.py listen" binds
+# [::1]:0 and hands the socket over as systemd does (LISTEN_FDS), which
+# the activator takes instead. A nonzero PORT is for v6fwd's default
+# target (the same port on 127.0.0.1: a backend's) and for configuration
+# files, keyed by the port. In the served mode RELAY_PID is the server
 # itself (the activator execs it), and since every test client comes from
 # ::1, one source, the per-source limit is lifted.
 relay() {
-	local port=$1 accept=(--accept)
+	local port=$1 accept=(--accept) listen=()
 	shift
-	RELAY_PORT=$port
 	: >"$T/relay.log"
 	if [ "$MODE" = served ]; then
 		accept=()
 		set -- --max-connections-per-source=65536 "$@"
 	fi
-	systemd-socket-activate "${accept[@]}" -l "[::1]:$port" "$V6FWD" "$@" \
+	rm -f "$T/relay.port"
+	if [ "$port" = 0 ]; then
+		listen=("${PEER_ARGV[@]}" listen "$T/relay.port")
+	else
+		accept+=(-l "[::1]:$port")
+	fi
+	"${listen[@]}" systemd-socket-activate "${accept[@]}" "$V6FWD" "$@" \
 		>>"$T/relay.log" 2>&1 &
 	RELAY_PID=$!
 	PIDS+=("$RELAY_PID")
+	if [ "$port" = 0 ]; then
+		wait_until 50 test -s "$T/relay.port" ||
+			{ echo "relay did not bind: $(cat "$T/relay.log")"; return 1; }
+		port=$(cat "$T/relay.port")
+	fi
+	RELAY_PORT=$port
 	wait_until 50 listening6 "$port" || { echo "relay did not listen: $(cat "$T/relay.log")"; return 1; }
 }
 

@@ -9,6 +9,11 @@ IPv6 clients with known behaviour, and the helpers they share.
         prints one line of findings, exits 0 on the expected outcome
     --host ADDR moves either from its loopback address; --source ADDR
         makes a client connect from that address
+    peer.py listen FILE COMMAND...   binds [::1]:0 (--host, --udp),
+        writes the port the kernel chose to FILE, and execs COMMAND with
+        the socket as fd 3, LISTEN_FDS=1 and LISTEN_PID its own (same)
+        PID: the sd_listen_fds(3) hand-over, which systemd-socket-activate
+        takes instead of -l (it refuses -l :0)
     peer.py hostile SCENARIO ...   misbehaving peers, both ends in one
         process, watching the instance (tests/peer_hostile.py)
     peer.py udp CMD ...            UDP backends and clients
@@ -475,18 +480,45 @@ CLIENTS = {
 }
 
 
+def listen(argv):
+    """The port-0 hand-over: see the module's docstring."""
+    p = argparse.ArgumentParser(prog="peer.py listen")
+    p.add_argument("--host", default="::1")
+    p.add_argument("--udp", action="store_true")
+    p.add_argument("file")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    s = socket.socket(family(args.host), socket.SOCK_DGRAM if args.udp
+                      else socket.SOCK_STREAM)
+    s.bind((args.host, 0))
+    if not args.udp:
+        s.listen(socket.SOMAXCONN)
+    with open(args.file + ".tmp", "w") as f:
+        f.write(f"{s.getsockname()[1]}\n")
+    os.rename(args.file + ".tmp", args.file)
+    # Python's sockets are not inherited; s may be fd 3 already.
+    if s.fileno() != 3:
+        os.dup2(s.fileno(), 3)
+    os.set_inheritable(3, True)
+    os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+    os.environ.pop("LISTEN_FDNAMES", None)
+    os.execvp(args.command[0], args.command)
+
+
 # The other peers, each in a module of its own beside this one.
 MODULES = {"hostile": "peer_hostile", "udp": "peer_udp",
            "traffic": "peer_traffic"}
 
 
 def main(argv):
+    if argv and argv[0] == "listen":
+        return listen(argv[1:])
     if argv and argv[0] in MODULES:
         # They import this file as "peer": the same module, not a copy.
         sys.modules.setdefault("peer", sys.modules[__name__])
         return importlib.import_module(MODULES[argv[0]]).main(argv[1:])
     p = argparse.ArgumentParser(
-        epilog="or: peer.py {%s} ..." % ",".join(MODULES))
+        epilog="or: peer.py {listen,%s} ..." % ",".join(MODULES))
     p.add_argument("role", choices=["serve", "client"])
     p.add_argument("mode")
     p.add_argument("port", type=int, nargs="?", default=0)
