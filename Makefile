@@ -43,7 +43,8 @@ LIBOBJS		= $(filter-out src/main.o,$(OBJS))
 # tests/install-deps.sh installs them without starting or enabling any
 # server, and adds Exim's heavy daemon beside Postfix.
 DEPS		= make gcc libc6-dev pkg-config libsystemd-dev systemd
-CHECK_DEPS	= $(DEPS) clang libclang-rt-14-dev python3 iproute2 procps \
+CHECK_DEPS	= $(DEPS) clang libclang-rt-14-dev python3 python3-pyflakes \
+		  iproute2 procps \
 		  util-linux mandoc man-db cppcheck shellcheck valgrind lintian \
 		  openssl nginx libnginx-mod-stream haproxy postfix dovecot-imapd \
 		  apache2 python3-twisted openssh-server openssh-client \

@@ -8,6 +8,9 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# A refused target: the default one, 127.0.0.1 on the relay's port, so a
+# port nothing listens on, from free_port: below the ephemeral range, where
+# no peer bound to port 0 can be.
 port=$(free_port) || exit 1
 relay "$port" || exit 1
 check "refused target: client gets a RST" client expect-end --expect rst
@@ -17,24 +20,9 @@ check "refusal logged with client, target and cause" log_has "^v6fwd: \[::1\]:[0
 kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 
 # A backlog-0 listener, filled, drops further SYNs: a silent target.
-python3 - "$T/full.port" <<'PY' &
-import socket, sys, time
-ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(0)
-held = []
-for _ in range(4):
-    c = socket.socket(); c.setblocking(False)
-    try: c.connect(ls.getsockname())
-    except BlockingIOError: pass
-    held.append(c)
-time.sleep(0.5)
-open(sys.argv[1], "w").write(str(ls.getsockname()[1]))
-time.sleep(60)
-PY
-PIDS+=("$!")
-wait_until 50 test -s "$T/full.port" || exit 1
-silent=$(cat "$T/full.port")
-port=$(free_port) || exit 1
-relay "$port" --connect-timeout=700ms "127.0.0.1:$silent" || exit 1
+silent_target || exit 1
+silent=$SILENT_PORT
+relay 0 --connect-timeout=700ms "127.0.0.1:$silent" || exit 1
 start=$(date +%s%N)
 check "silent target: client gets a RST" client expect-end --expect rst
 elapsed=$((($(date +%s%N) - start) / 1000000))
@@ -42,8 +30,7 @@ check "connect timeout logged" log_has "Failed to connect to 127\.0\.0\.1:$silen
 check "gave up after the 700 ms timeout, not before (${elapsed} ms)" test "$elapsed" -ge 650
 kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 
-port=$(free_port) || exit 1
-relay "$port" no-such-host.invalid || exit 1
+relay 0 no-such-host.invalid || exit 1
 check "unresolvable target: client gets a RST" client expect-end --expect rst
-check "resolution failure logged" log_has "Failed to resolve no-such-host\.invalid:$port"
+check "resolution failure logged" log_has "Failed to resolve no-such-host\.invalid:$RELAY_PORT"
 finish

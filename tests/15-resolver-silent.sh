@@ -18,8 +18,7 @@ name=v6fwd-target.example
 check "the name is not in /etc/hosts" sh -c "! grep -qw '$name' /etc/hosts"
 
 # (1) Bounded by the connect timeout.
-port=$(free_port) || exit 1
-relay "$port" --connect-timeout=1s "$name" || exit 1
+relay 0 --connect-timeout=1s "$name" || exit 1
 start=$(now_ms)
 out=$(timeout 5 "${PEER_ARGV[@]}" client expect-end "$RELAY_PORT" --expect rst 2>&1)
 rc=$?
@@ -33,9 +32,9 @@ check "resolution bounded: after about 1 s, not before (${secs:-no} s)" \
 check "resolution bounded: the resolver was asked ($(cat "$T/dns.count" 2>/dev/null))" \
 	grep -Eq '^queries [1-9]' "$T/dns.count"
 check "resolution bounded: logged as no answer within 1s" \
-	log_has "^v6fwd: \[::1\]:[0-9]+: Failed to resolve $name:$port: no answer within 1s \(the connect timeout\)$"
+	log_has "^v6fwd: \[::1\]:[0-9]+: Failed to resolve $name:$RELAY_PORT: no answer within 1s \(the connect timeout\)$"
 check "resolution bounded: the record says unresolved" \
-	log_has "-> $name:$port: target name not resolved, client reset;"
+	log_has "-> $name:$RELAY_PORT: target name not resolved, client reset;"
 check "resolution bounded: exit status 5" \
 	test "$(exit_code "$(sed -n 's/^Spawned .* as PID \([0-9]*\)\.$/\1/p' "$T/relay.log")")" = 5
 stop_relay
@@ -72,8 +71,7 @@ term_after_half_a_second() {
 }
 
 # (2) SIGTERM during the resolution, with the default 5 s connect timeout.
-port=$(free_port) || exit 1
-relay "$port" "$name" || exit 1
+relay 0 "$name" || exit 1
 term_after_half_a_second resolving
 # resolver_gone: the resolver child the instance had forked is gone too.
 # shellcheck disable=SC2317 # called through check
@@ -83,8 +81,7 @@ stop_relay
 
 # (3) SIGTERM while connecting to a target that drops the SYN.
 silent_target || exit 1
-port=$(free_port) || exit 1
-relay "$port" "127.0.0.1:$SILENT_PORT" || exit 1
+relay 0 "127.0.0.1:$SILENT_PORT" || exit 1
 term_after_half_a_second connecting
 stop_relay
 finish

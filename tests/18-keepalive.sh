@@ -14,8 +14,7 @@ in_private_net "$@"
 backend never-read || exit 1
 
 # Refused on the command line.
-port=$(free_port) || exit 1
-relay "$port" --keepalive=10h "127.0.0.1:$BACKEND_PORT" || exit 1
+relay 0 --keepalive=10h "127.0.0.1:$BACKEND_PORT" || exit 1
 out=$(timeout 5 "${PEER_ARGV[@]}" client expect-end "$RELAY_PORT" --expect rst 2>&1)
 rc=$?
 pid=$(instance) || exit 1
@@ -39,8 +38,7 @@ check "keepalive=32767s in the file: valid" test "$(conf 32767s)" = 0
 check "keepalive=32768s in the file: invalid" test "$(conf 32768s)" = 4
 
 # 9 h on both legs.
-port=$(free_port) || exit 1
-relay "$port" --keepalive=9h "127.0.0.1:$BACKEND_PORT" || exit 1
+relay 0 --keepalive=9h "127.0.0.1:$BACKEND_PORT" || exit 1
 timeout 10 "${PEER_ARGV[@]}" client expect-end "$RELAY_PORT" >"$T/client.out" 2>&1 &
 PIDS+=("$!")
 pid=$(instance) || exit 1
@@ -54,9 +52,9 @@ timer() {
 near_9h() { local m; m=$(timer "$@"); [ -n "$m" ] && ((m >= 530 && m <= 540)); }
 check "--keepalive=9h: relaying" wait_until 50 sh -c \
 	"ss -Htn state established '( dport = :$BACKEND_PORT )' | grep -q ."
-wait_until 50 near_9h client "( sport = :$port )"
-check "--keepalive=9h: client leg's timer near 9 h ($(timer client "( sport = :$port )") min)" \
-	near_9h client "( sport = :$port )"
+wait_until 50 near_9h client "( sport = :$RELAY_PORT )"
+check "--keepalive=9h: client leg's timer near 9 h ($(timer client "( sport = :$RELAY_PORT )") min)" \
+	near_9h client "( sport = :$RELAY_PORT )"
 wait_until 50 near_9h target "( dport = :$BACKEND_PORT )"
 check "--keepalive=9h: target leg's timer near 9 h ($(timer target "( dport = :$BACKEND_PORT )") min)" \
 	near_9h target "( dport = :$BACKEND_PORT )"

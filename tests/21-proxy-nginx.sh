@@ -17,14 +17,14 @@
 in_private_net "$@"
 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || unavailable "nginx" "not installed (apt-get install nginx libnginx-mod-stream)"
+[ -x "$NGINX" ] || cannot_run "nginx" "not installed (apt-get install nginx libnginx-mod-stream)"
 module=
 for m in /usr/lib/nginx/modules/ngx_stream_module.so \
     /usr/share/nginx/modules/ngx_stream_module.so; do
 	[ -f "$m" ] && module="load_module $m;" && break
 done
 if [ -z "$module" ] && ! "$NGINX" -V 2>&1 | grep -Eq -- '--with-stream( |$)'; then
-	unavailable "nginx with the stream module" "not installed (apt-get install libnginx-mod-stream)"
+	cannot_run "nginx with the stream module" "not installed (apt-get install libnginx-mod-stream)"
 fi
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-subj /CN=localhost -days 2 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null || exit 1

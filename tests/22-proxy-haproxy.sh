@@ -14,7 +14,7 @@
 in_private_net "$@"
 
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
-[ -x "$HAPROXY" ] || unavailable "haproxy" "not installed (apt-get install haproxy)"
+[ -x "$HAPROXY" ] || cannot_run "haproxy" "not installed (apt-get install haproxy)"
 {
 	cat <<-EOF
 		global

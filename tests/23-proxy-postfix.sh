@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 in_private_net "$@"
 
-command -v postfix >/dev/null || unavailable "Postfix" "not installed (apt-get install postfix)"
+command -v postfix >/dev/null || cannot_run "Postfix" "not installed (apt-get install postfix)"
 pf=$T/postfix
 # Postfix's daemons reach its directories as the postfix user.
 chmod 711 "$T"

@@ -16,7 +16,7 @@ in_private_net "$@"
 
 EXIM_DIR=${EXIM_DIR:-/opt/v6fwd-check/exim4-daemon-heavy}
 EXIM=$EXIM_DIR/usr/sbin/exim4
-[ -x "$EXIM" ] || unavailable "Exim (heavy)" "$EXIM missing (make check-deps unpacks it)"
+[ -x "$EXIM" ] || cannot_run "Exim (heavy)" "$EXIM missing (make check-deps unpacks it)"
 ex=$T/exim
 mkdir -p "$ex/spool" "$ex/log"
 chown Debian-exim: "$ex/spool" "$ex/log" || exit 1

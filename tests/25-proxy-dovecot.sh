@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 in_private_net "$@"
 
-command -v dovecot >/dev/null || unavailable "Dovecot" "not installed (apt-get install dovecot-imapd)"
+command -v dovecot >/dev/null || cannot_run "Dovecot" "not installed (apt-get install dovecot-imapd)"
 dv=$T/dovecot
 mkdir -p "$dv"
 chmod 711 "$T"

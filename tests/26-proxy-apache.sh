@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 in_private_net "$@"
 
-command -v apache2 >/dev/null || unavailable "Apache" "not installed (apt-get install apache2)"
+command -v apache2 >/dev/null || cannot_run "Apache" "not installed (apt-get install apache2)"
 ap=$T/apache2
 mkdir -p "$ap/www"
 chmod 711 "$T"

@@ -16,7 +16,7 @@ in_private_net "$@"
 # Debian's interpreter, which python3-twisted is for, whatever is first in PATH.
 PY=/usr/bin/python3
 "$PY" -c 'import twisted.protocols.haproxy' 2>/dev/null ||
-	unavailable "Twisted" "not installed (apt-get install python3-twisted)"
+	cannot_run "Twisted" "not installed (apt-get install python3-twisted)"
 recipe twisted >"$T/hello.py" || exit 1
 "$PY" "$T/hello.py" >"$T/twisted.out" 2>&1 &
 PIDS+=("$!")

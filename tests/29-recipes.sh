@@ -7,7 +7,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-command -v man >/dev/null || unavailable "man" "not installed (apt-get install man-db)"
+command -v man >/dev/null || cannot_run "man" "not installed (apt-get install man-db)"
 names=$(recipe --list) || { fail "recipes" "tests/recipe.py cannot read man/v6fwd.8"; finish; }
 check "v6fwd(8) has its recipes" test "$(wc -l <<<"$names")" -ge 10
 # shellcheck disable=SC2086 # one name a word

@@ -13,22 +13,17 @@
 # Run again inside new network and mount namespaces (both vanish with the
 # last process of this script); as root, or unprivileged through a user
 # namespace where the kernel allows it.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 if [ -z "${V6FWD_IN_NETNS:-}" ]; then
 	ns=(unshare --net --mount --propagation private)
 	[ "$(id -u)" -eq 0 ] || ns=(unshare --map-root-user --net --mount)
-	if ! "${ns[@]}" true 2>/dev/null; then
-		if [ "${CI:-}" = true ]; then
-			echo "FAIL: network namespace: cannot create one (run as root)"
-			exit 1
-		fi
-		echo "SKIP: map-source: needs root for a network namespace"
-		exit 0
-	fi
+	"${ns[@]}" true 2>/dev/null ||
+		cannot_run "map-source" "needs root for a network namespace"
+	rm -rf "$T"
+	trap - EXIT
 	V6FWD_IN_NETNS=1 exec "${ns[@]}" bash "$0" "$@"
 fi
-
-# shellcheck source=tests/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 ip link set lo up || exit 1
 for a in 2001:db8:1::1 2001:db8:1::2 2001:db8:2::1 2001:db8:3::1 \
@@ -96,8 +91,7 @@ check "the record names the mapped source" log_has "^v6fwd: \[2001:db8:1::1\]:[0
 check "no instance left running" no_instances
 stop_relay
 
-port=$(free_port) || exit 1
-relay "$port" --map-source "127.0.0.1:$BACKEND_PORT" || exit 1
+relay 0 --map-source "127.0.0.1:$BACKEND_PORT" || exit 1
 check "second relay: the same sources" \
 	test "$(src 2001:db8:1::1) $(src 2001:db8:2::1)" = "$a1 $b"
 # Another host: another machine ID (in this mount namespace only).
@@ -132,15 +126,13 @@ stop_relay
 # A target off loopback: refused without a pool, mapped into one with it.
 kill "$BACKEND_PID"; wait "$BACKEND_PID" 2>/dev/null
 backend record --host 192.0.2.1 || exit 1
-port=$(free_port) || exit 1
-relay "$port" --map-source "192.0.2.1:$BACKEND_PORT" || exit 1
+relay 0 --map-source "192.0.2.1:$BACKEND_PORT" || exit 1
 check "off loopback without a pool: client gets a RST" client expect-end --expect rst
 check "off loopback without a pool: refused, the fix named" log_has "Refusing the connection: map-source maps into 127\.0\.0\.0/8, from which 192\.0\.2\.1:$BACKEND_PORT cannot be reached; set map-source-pool="
 check "off loopback without a pool: exit status 4" log_has "died with code 4"
 stop_relay
 
-port=$(free_port) || exit 1
-relay "$port" --map-source --map-source-pool=192.0.2.0/24 \
+relay 0 --map-source --map-source-pool=192.0.2.0/24 \
 	"192.0.2.1:$BACKEND_PORT" || exit 1
 p1=$(src 2001:db8:1::1)
 p2=$(src 2001:db8:2::1)
@@ -150,8 +142,7 @@ check "pool: this host's addresses of 192.0.2.0/24" \
 check "pool: the record names the mapped source" log_has "^v6fwd: \[2001:db8:2::1\]:[0-9]+ -> .* -> 192\.0\.2\.1:$BACKEND_PORT from $(re "$p2"):[0-9]+: "
 stop_relay
 
-port=$(free_port) || exit 1
-relay "$port" --map-source --map-source-pool=198.51.100.0/24 \
+relay 0 --map-source --map-source-pool=198.51.100.0/24 \
 	"192.0.2.1:$BACKEND_PORT" || exit 1
 check "pool not on this host: client gets a RST" client expect-end --expect rst
 check "pool not on this host: one message with the address and the fix" \
@@ -161,18 +152,7 @@ stop_relay
 # The journal: a stand-in journald on the native socket, in this mount
 # namespace only. With JOURNAL_STREAM naming its stderr, v6fwd sends its
 # records there as fields.
-mount -t tmpfs tmpfs /run || exit 1
-mkdir -p /run/systemd/journal
-python3 - "$T/journal" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("/run/systemd/journal/socket")
-with open(sys.argv[1], "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536) + b"\n")
-PY
-PIDS+=("$!")
-wait_until 50 test -S /run/systemd/journal/socket || exit 1
+journald || exit 1
 kill "$BACKEND_PID"; wait "$BACKEND_PID" 2>/dev/null
 backend record || exit 1
 port=$(free_port) || exit 1
@@ -180,19 +160,17 @@ port=$(free_port) || exit 1
 activate "$port" "[::1]" -E "JOURNAL_STREAM=$(stat -c %d:%i "$T/relay.log")" \
 	-- --map-source "127.0.0.1:$BACKEND_PORT" || exit 1
 j=$(src 2001:db8:1::1)
-# What "journalctl -o json V6FWD_SOURCE=ADDR" finds: the client behind it.
+# What "journalctl -o json V6FWD_SOURCE=ADDR" finds in the connection
+# records: field $2 of each.
 who() {
-	python3 - "$T/journal" "$1" <<'PY'
-import sys
-recs = open(sys.argv[1], "rb").read().decode().split("\n\n")
-for r in recs:
-    f = dict(l.split("=", 1) for l in r.splitlines() if "=" in l)
-    if f.get("V6FWD_SOURCE") == sys.argv[2] and "V6FWD_SOURCE_PORT" in f \
-            and f.get("MESSAGE_ID") == "3f1c5e0a9b8d4c27a6e1d2b7c4f08e93":
-        print(f["V6FWD_CLIENT"])
-PY
+	journal V6FWD_SOURCE="$1" MESSAGE_ID=3f1c5e0a9b8d4c27a6e1d2b7c4f08e93 \
+		--field "$2"
 }
-check "journal: the record carries V6FWD_SOURCE=$j" \
-	wait_until 50 grep -qx "V6FWD_SOURCE=$j" "$T/journal"
-check "journal: V6FWD_SOURCE=$j finds 2001:db8:1::1" test "$(who "$j")" = 2001:db8:1::1
+# shellcheck disable=SC2317 # called by wait_until
+has_record() { [ -n "$(who "$1" V6FWD_CLIENT)" ]; }
+check "journal: the record carries V6FWD_SOURCE=$j" wait_until 50 has_record "$j"
+check "journal: V6FWD_SOURCE=$j finds 2001:db8:1::1" \
+	test "$(who "$j" V6FWD_CLIENT)" = 2001:db8:1::1
+check "journal: and the mapped source's port" \
+	grep -Eqx '[0-9]+' <<<"$(who "$j" V6FWD_SOURCE_PORT)"
 finish

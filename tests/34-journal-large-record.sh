@@ -16,7 +16,7 @@ in_private_net "$@"
 SHIM=$TOP/tests/journal-shim.so
 ID=3f1c5e0a9b8d4c27a6e1d2b7c4f08e93
 if [ ! -e "$SHIM" ] && ! make -s -C "$TOP" tests/journal-shim.so >"$T/make.out" 2>&1; then
-	unavailable "large record" "cannot build the shim: $(tail -n 1 "$T/make.out")"
+	cannot_run "large record" "cannot build the shim: $(tail -n 1 "$T/make.out")"
 fi
 journald || exit 1
 backend echo || exit 1

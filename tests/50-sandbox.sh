@@ -185,19 +185,8 @@ status_while_relaying() {
 	apid=$!
 	PIDS+=("$apid")
 	wait_until 50 listening6 "$port" || { fail "$name" "relay did not listen"; return; }
-	python3 - "$port" "$T" <<'PY' >"$T/client.$name" 2>&1 &
-import os, socket, sys, time
-s = socket.create_connection(("::1", int(sys.argv[1])), timeout=10)
-s.sendall(b"ping\n")
-ok = s.recv(100) == b"ping\n"
-open(sys.argv[2] + "/held", "w").close()
-for _ in range(100):
-    if os.path.exists(sys.argv[2] + "/release"):
-        break
-    time.sleep(0.1)
-s.shutdown(socket.SHUT_WR)
-print("echoed" if ok and s.recv(100) == b"" else "broken")
-PY
+	$PEER client held "$port" --held "$T/held" --release "$T/release" \
+		>"$T/client.$name" 2>&1 &
 	PIDS+=("$!")
 	wait_until 50 test -e "$T/held"
 	ipid=$(pgrep -P "$apid" | head -n 1)

@@ -16,9 +16,9 @@
 in_private_net "$@"
 
 SSHD=/usr/sbin/sshd
-[ -x "$SSHD" ] || unavailable "sshd" "not installed (apt-get install openssh-server)"
+[ -x "$SSHD" ] || cannot_run "sshd" "not installed (apt-get install openssh-server)"
 if ! command -v ssh >/dev/null || ! command -v scp >/dev/null; then
-	unavailable "ssh" "not installed (apt-get install openssh-client)"
+	cannot_run "ssh" "not installed (apt-get install openssh-client)"
 fi
 # sshd wants its privilege separation directory; this mount namespace's
 # own /run holds it, the host's is untouched.

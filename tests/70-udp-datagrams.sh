@@ -27,13 +27,7 @@ check "65508 and 65527 bytes dropped, the next datagram relayed" \
 	grep -q '"ok": true' "$T/large"
 check "the drop said, with the limit" log_has \
 	"Dropped a datagram of 65508 bytes from \[::1\]:[0-9]+: larger than the 65507 an IPv4 datagram can carry"
-python3 - "$RELAY_PORT" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-for _ in range(20):
-    s.sendto(b"x" * 65527, ("::1", int(sys.argv[1])))
-    time.sleep(0.01)
-PY
+$UDPPEER poke "$RELAY_PORT" --size 65527 --count 20 --gap 0.01
 check "20 more within a second or so: said at most twice more" \
 	test "$(grep -c 'Dropped a datagram' "$T/relay.log")" -le 4
 

@@ -11,14 +11,8 @@
 . "$(dirname "$0")/udplib.sh"
 
 for tool in dnsmasq dig; do
-	if ! command -v "$tool" >/dev/null; then
-		if [ "${CI:-}" = true ]; then
-			fail "dns" "$tool not installed (make check-deps)"
-		else
-			skip "dns" "$tool not installed (apt-get install dnsmasq-base bind9-dnsutils)"
-		fi
-		finish
-	fi
+	command -v "$tool" >/dev/null ||
+		cannot_run "dns" "$tool not installed (apt-get install dnsmasq-base bind9-dnsutils)"
 done
 
 port=$(udp_free_port) || exit 1

@@ -58,7 +58,7 @@ for line in open(sys.argv[1]):
 sys.exit(1)' "$T/relay.log" "$cport"
 check "the last line totals them" log_has "[0-9]+ ICMP errors$"
 
-root_or_skip "no route to the target" || finish
+root_or_skip "no route to the target"
 netns unreach || exit 1
 ip netns exec "$NS" ip route add unreachable 192.0.2.0/24
 udp_relay "$port" 192.0.2.1 || exit 1

@@ -20,7 +20,7 @@
 # shellcheck source=tests/udplib.sh
 . "$(dirname "$0")/udplib.sh"
 
-root_or_skip "UDP limits under a burst of sources" || finish
+root_or_skip "UDP limits under a burst of sources"
 netns limits || exit 1
 ip netns exec "$NS" ip -6 route add local 2001:db8:100::/48 dev lo
 port=$(udp_free_port) || exit 1

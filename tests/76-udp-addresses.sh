@@ -17,7 +17,7 @@
 # shellcheck source=tests/udplib.sh
 . "$(dirname "$0")/udplib.sh"
 
-root_or_skip "UDP addresses" || finish
+root_or_skip "UDP addresses"
 netns addrs || exit 1
 in_ns() { ip netns exec "$NS" "$@"; }
 in_ns ip -6 addr add 2001:db8::2/128 dev lo nodad

@@ -15,16 +15,10 @@
 # shellcheck source=tests/udplib.sh
 . "$(dirname "$0")/udplib.sh"
 
-root_or_skip "WireGuard through v6fwd" || finish
+root_or_skip "WireGuard through v6fwd"
 for tool in wireguard-go wg ping; do
-	if ! command -v "$tool" >/dev/null; then
-		if [ "${CI:-}" = true ]; then
-			fail "wireguard" "$tool not installed (make check-deps)"
-		else
-			skip "wireguard" "$tool not installed (apt-get install wireguard-go wireguard-tools iputils-ping)"
-		fi
-		finish
-	fi
+	command -v "$tool" >/dev/null ||
+		cannot_run "wireguard" "$tool not installed (apt-get install wireguard-go wireguard-tools iputils-ping)"
 done
 [ -c /dev/net/tun ] || { skip "wireguard" "no /dev/net/tun"; finish; }
 

@@ -2,38 +2,18 @@
 # shellcheck disable=SC2034 # the variables set here are for the tests that source it
 # Shared harness for tests/NN-*.sh: backends, relays under real socket
 # activation, bounded waits, PASS/FAIL lines, and cleanup of everything a
-# test started. Sourced, never run.
+# test started. Sourced, never run. With V6FWD_LIB_REPORT_ONLY=1 it defines
+# only the PASS/FAIL/SKIP lines and cannot_run (for tests/system/, which
+# has a harness of its own) and starts nothing.
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-V6FWD=${V6FWD:-$TOP/v6fwd}
-PEER="python3 $TOP/tests/peer.py"
-PEER_ARGV=(python3 "$TOP/tests/peer.py")	# for timeout(1) and the like
-T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
 # The mode the scenario runs in, set by tests/run from its "# Modes:" line:
 # accept, one v6fwd per connection (systemd-socket-activate --accept, as
 # v6fwd@.socket), or served, one v6fwd handed the listening socket (as
 # v6fwd-server@.socket), forking a process per connection.
 MODE=${V6FWD_MODE:-accept}
-PIDS=()
-INSTANCES=()
 FAILED=0
-
-cleanup() {
-	local i
-	# Instances that may be stuck with the termination signals blocked.
-	for i in "${INSTANCES[@]}"; do
-		kill -KILL "$i" 2>/dev/null
-	done
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill "${PIDS[i]}" 2>/dev/null
-	done
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		wait "${PIDS[i]}" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 # Check names say the mode when it is not the default.
 TAG=
@@ -52,6 +32,49 @@ check() {
 	fi
 }
 finish() { exit $((FAILED > 0)); }
+
+# not_here NAME WHY: NAME cannot run here (a program not installed, no
+# root, no namespaces): a SKIP, except under CI=true, where the suite runs
+# as root after make check-deps, so that a skip would hide a failure.
+not_here() {
+	if [ "${CI:-}" = true ]; then
+		fail "$1" "$2 (CI=true: a test that cannot run fails; make check-deps installs what the suite needs, as root)"
+	else
+		skip "$1" "$2"
+	fi
+}
+# cannot_run NAME WHY: not_here, and the test ends.
+cannot_run() {
+	not_here "$1" "$2"
+	finish
+}
+
+# shellcheck disable=SC2317 # the rest when sourced in full
+[ -n "${V6FWD_LIB_REPORT_ONLY:-}" ] && return 0
+
+V6FWD=${V6FWD:-$TOP/v6fwd}
+# The test peers, one entry point with modes (tests/peer.py).
+PEER="python3 $TOP/tests/peer.py"
+PEER_ARGV=(python3 "$TOP/tests/peer.py")	# for timeout(1) and the like
+T=$(mktemp -d /tmp/v6fwd-test.XXXXXX)
+PIDS=()
+INSTANCES=()
+
+cleanup() {
+	local i
+	# Instances that may be stuck with the termination signals blocked.
+	for i in "${INSTANCES[@]}"; do
+		kill -KILL "$i" 2>/dev/null
+	done
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill "${PIDS[i]}" 2>/dev/null
+	done
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		wait "${PIDS[i]}" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
 
 # wait_until TENTHS COMMAND...: polls every 0.1 s, at most TENTHS times.
 wait_until() {
@@ -99,40 +122,69 @@ backend() {
 	BACKEND_PORT=$(head -n 1 "$T/backend.port")
 }
 
-# A port that nothing listens on now, for relays, backends and refused
-# targets: below the ephemeral range, so that no client connection (or its
-# TIME_WAIT) can hold it, and on both families.
+# Is any UDP socket bound to port $1 (either family, any address)?
+bound_udp() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == p {
+		f = 1 } END { exit !f }' /proc/net/udp /proc/net/udp6
+}
+
+# free_port [udp]: a port that nothing listens on now, on both families,
+# where a test needs to name the port before anything binds it: a backend
+# and a relay to it by v6fwd's default target (the relay's port), a
+# configuration file keyed by the port, a refused target. Below the
+# ephemeral range, so that no client connection (or its TIME_WAIT), and
+# nothing bound to port 0, can hold it; with udp, no UDP socket is bound
+# to it either. Everything else binds port 0 (see relay).
+# shellcheck disable=SC2120 # udp is optional
 free_port() {
 	local p i low
 	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
 	((low > 12000)) || low=32768
 	for ((i = 0; i < 200; i++)); do
 		p=$((10000 + RANDOM % (low - 10000)))
-		listening6 "$p" || listening4 "$p" || { echo "$p"; return 0; }
+		listening6 "$p" || listening4 "$p" ||
+			{ [ "${1:-}" = udp ] && bound_udp "$p"; } ||
+			{ echo "$p"; return 0; }
 	done
 	return 1
 }
 
 # relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate on
-# [::1]:PORT, in the scenario's MODE; its stderr (the connections' log)
-# goes to $T/relay.log. The activator refuses port 0, so the caller picks
-# the port: with v6fwd's default target that is the backend's own port, on
-# the other address family. In the served mode RELAY_PID is the server
+# [::1]:PORT, in the scenario's MODE; sets RELAY_PORT. Its stderr (the
+# connections' log) goes to $T/relay.log. With PORT 0 the kernel picks the
+# port: the activator refuses -l with port 0, so "peer.py listen" binds
+# [::1]:0 and hands the socket over as systemd does (LISTEN_FDS), which
+# the activator takes instead. A nonzero PORT is for v6fwd's default
+# target (the same port on 127.0.0.1: a backend's) and for configuration
+# files, keyed by the port. In the served mode RELAY_PID is the server
 # itself (the activator execs it), and since every test client comes from
 # ::1, one source, the per-source limit is lifted.
 relay() {
-	local port=$1 accept=(--accept)
+	local port=$1 accept=(--accept) listen=()
 	shift
-	RELAY_PORT=$port
 	: >"$T/relay.log"
 	if [ "$MODE" = served ]; then
 		accept=()
 		set -- --max-connections-per-source=65536 "$@"
 	fi
-	systemd-socket-activate "${accept[@]}" -l "[::1]:$port" "$V6FWD" "$@" \
+	rm -f "$T/relay.port"
+	if [ "$port" = 0 ]; then
+		listen=("${PEER_ARGV[@]}" listen "$T/relay.port")
+	else
+		accept+=(-l "[::1]:$port")
+	fi
+	"${listen[@]}" systemd-socket-activate "${accept[@]}" "$V6FWD" "$@" \
 		>>"$T/relay.log" 2>&1 &
 	RELAY_PID=$!
 	PIDS+=("$RELAY_PID")
+	if [ "$port" = 0 ]; then
+		wait_until 50 test -s "$T/relay.port" ||
+			{ echo "relay did not bind: $(cat "$T/relay.log")"; return 1; }
+		port=$(cat "$T/relay.port")
+	fi
+	RELAY_PORT=$port
 	wait_until 50 listening6 "$port" || { echo "relay did not listen: $(cat "$T/relay.log")"; return 1; }
 }
 
@@ -157,7 +209,7 @@ client() {
 	$PEER client "$1" "$RELAY_PORT" "${@:2}"
 }
 
-# hostile NAME SCENARIO [options]: one of tests/hostile.py's misbehaving
+# hostile NAME SCENARIO [options]: one of "peer.py hostile"'s misbehaving
 # peers, both ends in one process, against the relay started last (on
 # RELAY_PORT, default target). Its findings are shown; any BAD one fails.
 hostile() {
@@ -165,7 +217,7 @@ hostile() {
 	shift
 	local served=()
 	[ "$MODE" = served ] && served=(--served)
-	out=$(timeout 100 python3 "$TOP/tests/hostile.py" "$@" \
+	out=$(timeout 100 "${PEER_ARGV[@]}" hostile "$@" \
 		--port "$RELAY_PORT" --activator "$RELAY_PID" "${served[@]}" 2>&1)
 	rc=$?
 	while IFS= read -r line; do
@@ -178,18 +230,6 @@ hostile() {
 	fi
 }
 
-# unavailable NAME WHY: the test cannot run here (a server not installed,
-# no root). Skipped, except under CI=true, where it is a failure; ends the
-# test either way.
-unavailable() {
-	if [ "${CI:-}" = true ]; then
-		fail "$1" "$2 (CI=true: make check-deps installs what the suite needs)"
-	else
-		skip "$1" "$2"
-	fi
-	finish
-}
-
 # in_private_net: runs the rest of the test, again from the start, in new
 # network and mount namespaces of its own, with loopback up. Its servers
 # can then take the very ports the recipes of v6fwd(8) name, and addresses
@@ -200,9 +240,9 @@ in_private_net() {
 		ip link set lo up
 		return
 	fi
-	[ "$(id -u)" -eq 0 ] || unavailable "private network namespace" "needs root"
+	[ "$(id -u)" -eq 0 ] || cannot_run "private network namespace" "needs root"
 	unshare --net --mount --propagation private true 2>/dev/null ||
-		unavailable "private network namespace" "unshare --net --mount failed"
+		cannot_run "private network namespace" "unshare --net --mount failed"
 	rm -rf "$T"
 	trap - EXIT
 	V6FWD_IN_NETNS=1 exec unshare --net --mount --propagation private bash "$0" "$@"

@@ -1,20 +1,34 @@
 #!/usr/bin/env python3
-"""Test peers for v6fwd: IPv4 backends and IPv6 clients with known behaviour.
+"""The test peers of v6fwd, one entry point with modes: IPv4 backends and
+IPv6 clients with known behaviour, and the helpers they share.
 
-    peer.py serve MODE [--arg N] [--report FILE]   listens on 127.0.0.1:0,
-        prints the port on stdout, serves connections until killed
+    peer.py serve MODE [PORT] [--arg N] [--report FILE]   listens on
+        127.0.0.1:PORT (0: a port of the kernel's choice), prints the port
+        on stdout, serves connections until killed
     peer.py client MODE PORT [--arg N] ...      connects to [::1]:PORT,
         prints one line of findings, exits 0 on the expected outcome
     --host ADDR moves either from its loopback address; --source ADDR
         makes a client connect from that address
+    peer.py listen FILE COMMAND...   binds [::1]:0 (--host, --udp),
+        writes the port the kernel chose to FILE, and execs COMMAND with
+        the socket as fd 3, LISTEN_FDS=1 and LISTEN_PID its own (same)
+        PID: the sd_listen_fds(3) hand-over, which systemd-socket-activate
+        takes instead of -l (it refuses -l :0)
+    peer.py hostile SCENARIO ...   misbehaving peers, both ends in one
+        process, watching the instance (tests/peer_hostile.py)
+    peer.py udp CMD ...            UDP backends and clients
+        (tests/peer_udp.py)
+    peer.py traffic CMD ...        the system tests' traffic, inside the
+        guest (tests/peer_traffic.py)
 
 Every socket wait is bounded (TIMEOUT) so no test can hang.
 """
 import argparse
 import hashlib
+import importlib
+import json
 import os
 import random
-import select
 import socket
 import struct
 import sys
@@ -32,6 +46,32 @@ def stream(seed, n):
         k = min(65536, n - out)
         yield rng.randbytes(k)
         out += k
+
+
+def stream_bytes(seed, n):
+    """The first n bytes of stream(seed), at once."""
+    return random.Random(seed).randbytes(n)
+
+
+class Stream:
+    """stream(seed), checked piece by piece as it arrives."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.buf = b""
+        self.n = 0
+        self.ok = True
+
+    def take(self, n):
+        while len(self.buf) < n:
+            self.buf += self.rng.randbytes(65536)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def check(self, b):
+        if b != self.take(len(b)):
+            self.ok = False
+        self.n += len(b)
 
 
 def stream_hash(seed, n):
@@ -71,32 +111,102 @@ def report(args, line):
             f.write(line + "\n")
 
 
-# --- backends: each handles one accepted connection ---------------------------
+def json_report(d, ok):
+    """Prints d, with "ok", as one JSON line; the exit status for ok."""
+    d["ok"] = ok
+    print(json.dumps(d, sort_keys=True), flush=True)
+    return 0 if ok else 1
 
-def srv_echo(c, args):
-    """Echoes until EOF, then passes EOF on."""
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def echo_to_eof(c):
+    """Echoes until EOF, then passes the EOF on."""
     while True:
         b = c.recv(1 << 16)
         if not b:
             break
         c.sendall(b)
     c.shutdown(socket.SHUT_WR)
+
+
+# --- processes, seen from outside (/proc) --------------------------------------
+
+def alive(pid):
+    """The process exists and has not exited (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def pipe_sizes(pid, each_pipe_once=True):
+    """F_GETPIPE_SZ of the pipes the process holds, through /proc: each
+    pipe once (though a relay holds both its ends), or each fd."""
+    import fcntl
+    sizes, seen = [], set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return sizes
+    for fd in fds:
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            inode = os.readlink(path)
+            if not inode.startswith("pipe:") or \
+                    each_pipe_once and inode in seen:
+                continue
+            seen.add(inode)
+            f = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            sizes.append(fcntl.fcntl(f, 1032))     # F_GETPIPE_SZ
+        except OSError:
+            pass
+        finally:
+            os.close(f)
+    return sizes
+
+
+# --- backends: each handles one accepted connection ---------------------------
+
+def srv_echo(c, args):
+    """Echoes until EOF, then passes EOF on."""
+    echo_to_eof(c)
     read_all(c)
+
+
+def duplex(s, seed, n, timeout):
+    """Sends n bytes of stream(seed) and an EOF while reading to EOF;
+    returns what read_all found (or a timeout after the send)."""
+    got = {}
+
+    def reader():
+        got["r"] = read_all(s)
+    t = threading.Thread(target=reader)
+    t.start()
+    for b in stream(seed, n):
+        s.sendall(b)
+    s.shutdown(socket.SHUT_WR)
+    t.join(timeout)
+    return got.get("r", ("", 0, "timeout"))
 
 
 def srv_duplex(c, args):
     """Sends --arg bytes of stream 2 while reading stream 1; reports the hash."""
-    got = {}
-
-    def reader():
-        got["r"] = read_all(c)
-    t = threading.Thread(target=reader)
-    t.start()
-    for b in stream(2, args.arg):
-        c.sendall(b)
-    c.shutdown(socket.SHUT_WR)
-    t.join(TIMEOUT)
-    h, n, how = got.get("r", ("", 0, "timeout"))
+    h, n, how = duplex(c, 2, args.arg, TIMEOUT)
     report(args, f"received {n} {h} {how}")
 
 
@@ -215,18 +325,7 @@ def cli_echo(args):
 
 def cli_duplex(args):
     """Sends --arg bytes of stream 1 while reading stream 2; checks both hashes."""
-    s = connect(args)
-    got = {}
-
-    def reader():
-        got["r"] = read_all(s)
-    t = threading.Thread(target=reader)
-    t.start()
-    for b in stream(1, args.arg):
-        s.sendall(b)
-    s.shutdown(socket.SHUT_WR)
-    t.join(TIMEOUT * 4)
-    h, n, how = got.get("r", ("", 0, "timeout"))
+    h, n, how = duplex(connect(args), 1, args.arg, TIMEOUT * 4)
     ok = h == stream_hash(2, args.arg) and n == args.arg and how == "eof"
     print(f"received {n} {'intact' if ok else 'CORRUPT'} {how}; "
           f"sent {args.arg} {stream_hash(1, args.arg)}")
@@ -352,17 +451,74 @@ def cli_source(args):
     return last.split()[:2] == [host, str(port)]
 
 
+def cli_held(args):
+    """Echoes a ping, says so in the file --held ("echoed" or "wrong"),
+    then holds the connection, sending nothing, until the file --release
+    appears (bounded: --arg seconds, 10 by default); then half-closes and
+    expects the EOF back."""
+    s = connect(args)
+    s.sendall(b"ping\n")
+    ok = s.recv(100) == b"ping\n"
+    with open(args.held, "w") as f:
+        f.write("echoed\n" if ok else "wrong\n")
+    for _ in range(10 * (args.arg or 10)):
+        if args.release and os.path.exists(args.release):
+            break
+        time.sleep(0.1)
+    s.shutdown(socket.SHUT_WR)
+    ok = ok and s.recv(100) == b""
+    print("echoed" if ok else "broken")
+    return ok
+
+
 CLIENTS = {
     "echo": cli_echo, "duplex": cli_duplex, "late-reply": cli_late_reply,
     "keep-sending": cli_keep_sending, "expect-rst": cli_expect_rst,
     "send-rst": cli_send_rst, "expect-end": cli_expect_end, "hold": cli_hold,
     "first-bytes": cli_first_bytes, "hello": cli_hello,
-    "source": cli_source,
+    "source": cli_source, "held": cli_held,
 }
 
 
-def main():
-    p = argparse.ArgumentParser()
+def listen(argv):
+    """The port-0 hand-over: see the module's docstring."""
+    p = argparse.ArgumentParser(prog="peer.py listen")
+    p.add_argument("--host", default="::1")
+    p.add_argument("--udp", action="store_true")
+    p.add_argument("file")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    s = socket.socket(family(args.host), socket.SOCK_DGRAM if args.udp
+                      else socket.SOCK_STREAM)
+    s.bind((args.host, 0))
+    if not args.udp:
+        s.listen(socket.SOMAXCONN)
+    with open(args.file + ".tmp", "w") as f:
+        f.write(f"{s.getsockname()[1]}\n")
+    os.rename(args.file + ".tmp", args.file)
+    # Python's sockets are not inherited; s may be fd 3 already.
+    if s.fileno() != 3:
+        os.dup2(s.fileno(), 3)
+    os.set_inheritable(3, True)
+    os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+    os.environ.pop("LISTEN_FDNAMES", None)
+    os.execvp(args.command[0], args.command)
+
+
+# The other peers, each in a module of its own beside this one.
+MODULES = {"hostile": "peer_hostile", "udp": "peer_udp",
+           "traffic": "peer_traffic"}
+
+
+def main(argv):
+    if argv and argv[0] == "listen":
+        return listen(argv[1:])
+    if argv and argv[0] in MODULES:
+        # They import this file as "peer": the same module, not a copy.
+        sys.modules.setdefault("peer", sys.modules[__name__])
+        return importlib.import_module(MODULES[argv[0]]).main(argv[1:])
+    p = argparse.ArgumentParser(
+        epilog="or: peer.py {listen,%s} ..." % ",".join(MODULES))
     p.add_argument("role", choices=["serve", "client"])
     p.add_argument("mode")
     p.add_argument("port", type=int, nargs="?", default=0)
@@ -374,7 +530,9 @@ def main():
     p.add_argument("--source", help="client: bind this source address")
     p.add_argument("--source-port", type=int, default=0,
                    help="client: and this port (default: any)")
-    args = p.parse_args()
+    p.add_argument("--held", help="held: the file to create once echoed")
+    p.add_argument("--release", help="held: the file to wait for")
+    args = p.parse_args(argv)
     if args.role == "serve":
         serve(args)
         return 0
@@ -386,4 +544,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

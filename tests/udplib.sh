@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the tests that source it
 # The UDP tests' harness, beside tests/lib.sh (sourced first): UDP
-# backends and clients (tests/udppeer.py), the relay under
+# backends and clients ("peer.py udp", tests/peer_udp.py), the relay under
 # systemd-socket-activate --datagram, and network namespaces of the
 # test's own for what needs addresses or routes that loopback has not.
 
-UDPPEER="python3 $TOP/tests/udppeer.py"
+UDPPEER="$PEER udp"
 NETNS=()
 # Options for systemd-socket-activate itself (-E NAME=VALUE), for udp_relay.
 ACTIVATE_ARGS=()
@@ -20,29 +20,11 @@ udp_cleanup() {
 }
 trap udp_cleanup EXIT
 
-# Is any UDP socket bound to port $1 (either family, any address)?
-bound_udp() {
-	local hex
-	hex=$(printf '%04X' "$1")
-	awk -v p=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == p {
-		f = 1 } END { exit !f }' /proc/net/udp /proc/net/udp6
-}
-
 # A UDP port nothing is bound to, below the ephemeral range (and no TCP
 # listener either, so that a TCP test cannot take it meanwhile).
-udp_free_port() {
-	local p i low
-	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
-	((low > 12000)) || low=32768
-	for ((i = 0; i < 200; i++)); do
-		p=$((10000 + RANDOM % (low - 10000)))
-		bound_udp "$p" || listening6 "$p" || listening4 "$p" ||
-			{ echo "$p"; return 0; }
-	done
-	return 1
-}
+udp_free_port() { free_port udp; }
 
-# udp_backend MODE [PORT]: tests/udppeer.py serve on 127.0.0.1, on PORT
+# udp_backend MODE [PORT]: "peer.py udp serve" on 127.0.0.1, on PORT
 # or a free port; sets BACKEND_PORT and BACKEND_PID.
 udp_backend() {
 	local mode=$1 port=${2:-}
@@ -58,12 +40,7 @@ udp_backend() {
 
 # backend_sources PORT: what the backend on 127.0.0.1:PORT has heard, as
 # JSON ({"addr:port": n}).
-backend_sources() {
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
-s.sendto(b"?sources", ("127.0.0.1", int(sys.argv[1])))
-print(s.recv(1 << 20).decode())' "$1"
-}
+backend_sources() { $UDPPEER sources "$1"; }
 
 # udp_relay PORT [v6fwd arguments]: v6fwd under systemd-socket-activate
 # --datagram on [::1]:PORT (LISTEN_ADDR overrides ::1), started (exec'd
@@ -88,9 +65,7 @@ udp_relay() {
 	wait_until 50 grep -q "^Listening on" "$log" ||
 		{ echo "relay did not listen: $(cat "$log")"; return 1; }
 	[ -n "${NOPOKE:-}" ] && return 0
-	${NS:+ip netns exec "$NS"} python3 -c 'import socket, sys
-socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"!", (sys.argv[1], int(sys.argv[2])))' \
-		"$dst" "$port"
+	${NS:+ip netns exec "$NS"} $UDPPEER poke "$port" --dst "$dst"
 	wait_until 50 grep -Eq "v6fwd: (Relaying|Refusing|Failed)" "$log" ||
 		{ echo "relay did not start: $(cat "$log")"; return 1; }
 }
@@ -116,14 +91,9 @@ netns() {
 	ip netns exec "$NS" ip link set lo up
 }
 
-# root_or_skip NAME: namespaces need root; skips (or fails in CI) without.
+# root_or_skip NAME: namespaces need root; without, cannot_run.
 root_or_skip() {
 	[ "$(id -u)" = 0 ] && ip netns add "v6fwd-probe-$$" 2>/dev/null &&
 		ip netns del "v6fwd-probe-$$" && return 0
-	if [ "${CI:-}" = true ]; then
-		fail "$1" "needs root and network namespaces"
-	else
-		skip "$1" "needs root and network namespaces"
-	fi
-	return 1
+	cannot_run "$1" "needs root and network namespaces"
 }

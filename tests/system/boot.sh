@@ -22,7 +22,7 @@
 #                        safe to call twice.
 # Variables: GUEST_PID (host PID of the guest's PID 1), GUEST_DIR (host
 # directory holding the console log), GUEST_LIBEXEC (where the helpers of
-# tests/system/ are inside the guest).
+# tests/system/ and the test peers, tests/peer*.py, are inside the guest).
 # Environment: V6FWD_SRC, the source tree to "make install" from (default:
 # the tree this file is in); GUEST_INSTALL=none boots a guest with no
 # v6fwd at all, for a scenario that installs it itself (the Debian
@@ -358,7 +358,9 @@ guest_pid1() {
 		guest_scrub_v6fwd "$root"
 	fi
 	mkdir -p "$root$GUEST_LIBEXEC"
-	cp "$GUEST_SYSTEST"/*.py "$root$GUEST_LIBEXEC/"
+	# The test peers (tests/peer.py and its modules) and what is here.
+	cp "$GUEST_SYSTEST"/../peer*.py "$GUEST_SYSTEST"/*.py \
+	    "$root$GUEST_LIBEXEC/"
 
 	# Only what the tests start may start.
 	for d in /usr/lib/systemd/system /etc/systemd/system \

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""UDP peers for v6fwd's UDP tests (tests/7N-udp-*.sh).
+"""UDP peers for v6fwd's UDP tests (tests/7N-udp-*.sh), a mode of
+tests/peer.py (peer.py udp CMD ...):
 
-    udppeer.py serve MODE PORT [--host A]    an IPv4 backend on A:PORT
+    udp serve MODE PORT [--host A]    an IPv4 backend on A:PORT
         (127.0.0.1), until killed. MODE: echo (every datagram back to its
         sender), silent (answers nothing), wg (a WireGuard-shaped
         responder: a 148-byte initiation gets a 92-byte response,
@@ -9,23 +10,28 @@
         from 127.0.0.1 itself (not through the relay) with a JSON object:
         each source "addr:port" it has heard, and how many datagrams
         (b"?sources N": only those it heard N times or more).
-    udppeer.py sizes PORT --sizes N,N,...     one client: each size once,
+    udp sizes PORT --sizes N,N,...     one client: each size once,
         a random payload, and the same bytes back
-    udppeer.py many PORT --clients N --count M --size S [--fixed]
+    udp many PORT --clients N --count M --size S [--fixed]
         [--window W]   N clients at once, each with its own socket and W
         datagrams in flight (4), M datagrams each of S bytes or fewer
         (exactly S with --fixed),
         each stamped with its client and sequence number and checked on
         its way back (content, length, client)
-    udppeer.py keepalive PORT --interval S --count N   a WireGuard-shaped
+    udp keepalive PORT --interval S --count N   a WireGuard-shaped
         client: an initiation, its response, then N keepalives S apart
-    udppeer.py burst PORT --sources N --prefix P [--rate R]   one datagram
+    udp burst PORT --sources N --prefix P [--rate R]   one datagram
         from each of N addresses in the /48 P (bound with IPV6_FREEBIND:
         the test's network namespace routes P to lo), one /64 each, R a
         second
-    udppeer.py pair PORT --dst A,B            one connected client per
+    udp pair PORT --dst A,B            one connected client per
         destination address: each must be answered from the address it
         sent to
+    udp poke PORT [--size N] [--count N] [--gap S]   N datagrams (1) of
+        N bytes (1) to [--dst]:PORT, S seconds apart, from one socket of
+        its own (one flow); no answer awaited
+    udp sources PORT [--least N]              what the backend on
+        127.0.0.1:PORT has heard (the query above), printed as it came
 
 --dst (default ::1) is where clients send; --src binds them. Each prints
 one JSON line and exits 0 when what it checks held. Every wait is
@@ -38,17 +44,12 @@ import random
 import select
 import socket
 import struct
-import sys
 import time
+
+from peer import family, json_report as out
 
 TIMEOUT = 5.0
 IPV6_FREEBIND = 78
-
-
-def out(d, ok):
-    d["ok"] = ok
-    print(json.dumps(d), flush=True)
-    return 0 if ok else 1
 
 
 def serve(mode, port, host):
@@ -79,8 +80,7 @@ def serve(mode, port, host):
 
 
 def client(args, src=None):
-    fam = socket.AF_INET6 if ":" in args.dst else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s = socket.socket(family(args.dst), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     if src or args.src:
         s.bind((src or args.src, 0))
@@ -253,14 +253,38 @@ def pair(args):
     return out(res, ok)
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def poke(args):
+    """--count datagrams of --size bytes, --gap seconds apart, from one
+    socket; by default one byte, to start a relay that waits for its
+    first datagram."""
+    s = socket.socket(family(args.dst), socket.SOCK_DGRAM)
+    for i in range(args.count):
+        if i:
+            time.sleep(args.gap)
+        s.sendto(b"!" * args.size, (args.dst, args.port))
+    return 0
+
+
+def sources(args):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    q = b"?sources" + (b" %d" % args.least if args.least else b"")
+    s.sendto(q, ("127.0.0.1", args.port))
+    print(s.recv(1 << 20).decode())
+    return 0
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="peer.py udp")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("serve")
     p.add_argument("mode", choices=("echo", "silent", "wg"))
     p.add_argument("port", type=int)
     p.add_argument("--host", default="127.0.0.1")
-    for name in ("sizes", "many", "keepalive", "burst", "pair"):
+    p = sub.add_parser("sources")
+    p.add_argument("port", type=int)
+    p.add_argument("--least", type=int, default=0)
+    for name in ("sizes", "many", "keepalive", "burst", "pair", "poke"):
         p = sub.add_parser(name)
         p.add_argument("port", type=int)
         p.add_argument("--dst", default="::1")
@@ -280,18 +304,20 @@ def main():
         if name == "keepalive":
             p.add_argument("--interval", type=float, default=1.0)
             p.add_argument("--count", type=int, default=5)
+        if name == "poke":
+            p.add_argument("--size", type=int, default=1)
+            p.add_argument("--count", type=int, default=1)
+            p.add_argument("--gap", type=float, default=0.01)
         if name == "burst":
             p.add_argument("--sources", type=int, default=1000)
             p.add_argument("--prefix", default="2001:db8:100::/48")
             p.add_argument("--rate", type=float, default=0,
                            help="sources a second, 0: as fast as it can")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if a.cmd == "serve":
         serve(a.mode, a.port, a.host)
         return 0
     return {"sizes": sizes, "many": many, "keepalive": keepalive,
-            "burst": burst, "pair": pair}[a.cmd](a)
+            "burst": burst, "pair": pair, "poke": poke,
+            "sources": sources}[a.cmd](a)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

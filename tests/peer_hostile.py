@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Misbehaving peers for the robustness tests (tests/4N-*.sh).
+"""Misbehaving peers for the robustness tests (tests/4N-*.sh), a mode of
+tests/peer.py:
 
-    hostile.py SCENARIO --port P --activator PID [--served] [--idle SECONDS]
+    peer.py hostile SCENARIO --port P --activator PID [--served]
+        [--idle SECONDS]
 
 Plays both ends in one process: the IPv4 backend on 127.0.0.1:P and the
 IPv6 client on [::1]:P, through a v6fwd already started by the test under
@@ -17,10 +19,11 @@ import random
 import select
 import signal
 import socket
-import struct
-import sys
 import threading
 import time
+
+import peer
+from peer import Stream, alive, comm, rst_close, stream_bytes
 
 TICK = os.sysconf("SC_CLK_TCK")
 BAD = []
@@ -32,42 +35,9 @@ def say(ok, what):
         BAD.append(what)
 
 
-def stream_bytes(seed, n):
-    return random.Random(seed).randbytes(n)
-
-
-class Stream:
-    """The deterministic byte stream of peer.py, checked as it arrives."""
-
-    def __init__(self, seed):
-        self.rng = random.Random(seed)
-        self.buf = b""
-        self.n = 0
-        self.ok = True
-
-    def take(self, n):
-        while len(self.buf) < n:
-            self.buf += self.rng.randbytes(65536)
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def check(self, b):
-        if b != self.take(len(b)):
-            self.ok = False
-        self.n += len(b)
-
-
 # --- the instance, seen from outside -----------------------------------------
 
 SERVED = False  # --served: the activator is a v6fwd server, see instances()
-
-
-def comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def children(ppid):
@@ -103,14 +73,6 @@ def find_instance(activator, timeout=5.0):
             return kids[0]
         time.sleep(0.02)
     return None
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def cpu_ticks(pid):
@@ -170,11 +132,6 @@ def check_cpu(meter, what, limit=5.0):
 
 
 # --- the two ends -------------------------------------------------------------
-
-def rst_close(s):
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()
-
 
 SIOCINQ, SIOCOUTQ = 0x541B, 0x5411
 
@@ -344,7 +301,6 @@ def sc_backpressure(args):
     say(keep.ok, f"{keep.n} bytes received, intact")
     if args.idle:
         # The reader stops: nothing moves any more, so the timeout ends it.
-        t0 = time.monotonic()
         gone = wait_exit(pid, args.idle + 10)
         say(gone is not None and gone >= args.idle - 0.1,
             f"reader stopped: instance ended after "
@@ -404,7 +360,6 @@ def sc_trickle(args):
         say(gone is not None, f"SIGTERM (RuntimeMaxSec=) ended it in "
             f"{gone if gone is None else round(gone, 2)} s")
     else:
-        t0 = time.monotonic()
         gone = wait_exit(pid, args.idle + 10)
         say(gone is not None and gone >= args.idle - 1.1,
             f"client stopped: ended after "
@@ -662,10 +617,8 @@ def sc_reset_drain(args):
                 keep.check(c.recv(min(8192, 100000 - keep.n)))
         except OSError:
             pass
-        t0 = time.monotonic()
         if args.term:
             time.sleep(0.5)
-            t0 = time.monotonic()
             os.kill(pid, signal.SIGTERM)
             gone = wait_exit(pid, 5)
             say(gone is not None and gone < 1.0, f"SIGTERM during the "
@@ -740,29 +693,6 @@ def fd_kinds(pid):
     return out
 
 
-def pipe_sizes(pid):
-    """F_GETPIPE_SZ of each pipe the instance holds, through /proc (each
-    pipe once, though the instance holds both its ends)."""
-    import fcntl
-    sizes, seen = [], set()
-    for fd, kind in fd_kinds(pid).items():
-        if kind != "pipe":
-            continue
-        try:
-            inode = os.readlink(f"/proc/{pid}/fd/{fd}")
-            if inode in seen:
-                continue
-            seen.add(inode)
-            f = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            sizes.append(fcntl.fcntl(f, 1032))     # F_GETPIPE_SZ
-        finally:
-            os.close(f)
-    return sizes
-
-
 def sc_many(args):
     """Holds --count connections at once, each echoing --data bytes of its
     own stream; checks every instance's fds, then releases them all."""
@@ -774,12 +704,7 @@ def sc_many(args):
 
     def echo(conn):
         try:
-            while True:
-                d = conn.recv(1 << 16)
-                if not d:
-                    break
-                conn.sendall(d)
-            conn.shutdown(socket.SHUT_WR)
+            peer.echo_to_eof(conn)
             eofs.append(1)
         except OSError:
             pass
@@ -833,12 +758,12 @@ def sc_many(args):
         if (len(k) != 9 or not SERVED and sorted(k) != list(range(9)) or
                 socks != 2 or pipes != 4):
             wrong.append((pid, sorted(k.items())))
-    say(not wrong, f"every instance has exactly 9 fds: 0-2, 2 sockets, "
-        f"4 pipe ends" + (f"; first wrong: {wrong[0]}" if wrong else ""))
+    say(not wrong, "every instance has exactly 9 fds: 0-2, 2 sockets, "
+        "4 pipe ends" + (f"; first wrong: {wrong[0]}" if wrong else ""))
     if args.pipes:
         sizes = {}
         for pid in pids:
-            for sz in pipe_sizes(pid):
+            for sz in peer.pipe_sizes(pid):
                 sizes[sz] = sizes.get(sz, 0) + 1
         small = sum(n for sz, n in sizes.items() if sz < 65536)
         say(small > 0, "pipes past the per-user budget get 2 pages: "
@@ -897,8 +822,8 @@ SCENARIOS = {
 }
 
 
-def main():
-    p = argparse.ArgumentParser()
+def main(argv):
+    p = argparse.ArgumentParser(prog="peer.py hostile")
     p.add_argument("scenario", choices=sorted(SCENARIOS))
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--activator", type=int, required=True)
@@ -912,7 +837,7 @@ def main():
     p.add_argument("--pipes", type=int, default=0)
     p.add_argument("--stop", action="store_true")
     p.add_argument("--log")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     global SERVED
     SERVED = args.served
     try:
@@ -921,6 +846,3 @@ def main():
         say(False, f"{args.scenario}: {e.__class__.__name__}: {e}")
     return 1 if BAD else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
