@@ -358,9 +358,8 @@ guest_pid1() {
 		guest_scrub_v6fwd "$root"
 	fi
 	mkdir -p "$root$GUEST_LIBEXEC"
-	# The test peers (tests/peer.py and its modules) and what is here.
-	cp "$GUEST_SYSTEST"/../peer*.py "$GUEST_SYSTEST"/*.py \
-	    "$root$GUEST_LIBEXEC/"
+	# The test peers (tests/peer.py and its modules).
+	cp "$GUEST_SYSTEST"/../peer*.py "$root$GUEST_LIBEXEC/"
 
 	# Only what the tests start may start.
 	for d in /usr/lib/systemd/system /etc/systemd/system \

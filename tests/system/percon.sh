@@ -128,14 +128,14 @@ for b in "${binaries[@]}"; do
 done
 in_guest systemctl daemon-reload || die "daemon-reload failed"
 in_guest systemd-run --quiet --unit=percon-backend -p LimitNOFILE=65536 \
-    python3 "$GUEST_LIBEXEC/traffic.py" backend "${ports[@]}" ||
+    python3 "$GUEST_LIBEXEC/peer.py" traffic backend "${ports[@]}" ||
     die "cannot start the echo service"
-in_guest python3 "$GUEST_LIBEXEC/traffic.py" wait-listen 127.0.0.1 3002 >/dev/null ||
+in_guest python3 "$GUEST_LIBEXEC/peer.py" traffic wait-listen 127.0.0.1 3002 >/dev/null ||
     die "the echo service does not listen"
 in_guest systemctl start "${sockets[@]}" || die "cannot start ${sockets[*]}"
 
 # A few connections each first: caches, the first fork of each unit.
-out=$(in_guest python3 "$GUEST_LIBEXEC/traffic.py" latency --count 5 \
+out=$(in_guest python3 "$GUEST_LIBEXEC/peer.py" traffic latency --count 5 \
     "${targets[@]}") ||
     die "warm-up connections failed: $out
 $(in_guest journalctl --no-pager -n 15 -o short-monotonic)"
@@ -148,7 +148,7 @@ for b in "${binaries[@]}"; do
 	echo "# ${b%%=*}: ${b#*=}, $(in_guest ldd "/usr/local/sbin/v6fwd-${b%%=*}" |
 	    grep -q libsystemd || echo "not ")linked with libsystemd"
 done
-out=$(in_guest python3 "$GUEST_LIBEXEC/traffic.py" latency --count "$count" \
+out=$(in_guest python3 "$GUEST_LIBEXEC/peer.py" traffic latency --count "$count" \
     "${settle[@]}" "${targets[@]}")
 rc=$?
 i=0
