@@ -19,10 +19,9 @@ LOAD=$TOP/tests/v6load
 PIDS+=("$!")
 wait_until 50 grep -q '^port=' "$T/backend.out" || { fail "backend" "$(cat "$T/backend.out")"; finish; }
 bport=$(sed -n 's/^port=//p' "$T/backend.out")
-port=$(free_port) || exit 1
-relay "$port" --max-connections-per-source=64 "127.0.0.1:$bport" || exit 1
+relay 0 --max-connections-per-source=64 "127.0.0.1:$bport" || exit 1
 
-out=$(timeout 30 "$LOAD" short ::1 "$port" 16 3000)
+out=$(timeout 30 "$LOAD" short ::1 "$RELAY_PORT" 16 3000)
 echo "    $out"
 conns=$(sed -n 's/.*conns=\([0-9]*\).*/\1/p' <<<"$out")
 errors=$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$out")
