@@ -250,6 +250,7 @@ stop(struct server *s)
 	while ((ch = table_next(&s->children, &pos)))
 		(void)kill(ch->pid, SIGTERM);
 	while (s->children.used > 0 && clock_usec() < deadline) {
+		/* Not signals_ppoll(): terminated already, it would spin. */
 		(void)ppoll(NULL, 0, &tick, &s->waitmask);
 		reap(s);
 	}

@@ -92,8 +92,8 @@ signals_terminated(void)
 }
 
 /*
- * For a server: SIGCHLD, too, is blocked but while waiting, so
- * that an exited child interrupts the wait. Takes it out of waitmask.
+ * For a server: SIGCHLD, too, is blocked but while waiting, so that an
+ * exited child interrupts the wait. Takes it out of waitmask.
  */
 void
 signals_watch_children(sigset_t *waitmask)
